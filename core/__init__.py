@@ -1,0 +1,1 @@
+"""LLM Lab core library: plain Python, no UI imports, everything testable without a browser."""

@@ -1,0 +1,121 @@
+"""The model catalogue: one typed entry per model the lab can use.
+
+Each entry names the book's production model on the Hugging Face Hub (pinned revision) and the
+offline source that stands in for it on machines without the Hub. Which of the two is used is the
+``mode`` setting; both go through :mod:`core.loader`. Apps add entries for their own models with
+:func:`register` (at import of their core module), so this file stays the shared base.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.settings import Mode
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model the lab knows how to load."""
+
+    name: str  # logical name used by code, e.g. "embed-gte-small"
+    task: str  # "sentence-embedding", "chat", "text2text", "text-classification", "image-classification", ...
+    loader: str  # key of the load function in core.loader.LOADERS
+    hub_id: str  # the book's (production) model on the Hub; "" if offline-only
+    hub_revision: str  # pinned commit on the Hub ("main" until pinned; see spaces/README)
+    offline_source: str | None  # asset name (core.assets) or None when no offline copy exists
+    size_mb: int  # approximate memory once loaded (drives the LRU budget)
+    licence: str
+    chapter: int  # book chapter (Hands-On Large Language Models)
+    label: str = ""  # short human name shown in the UI
+    offline_label: str = ""  # what actually runs offline, shown in the UI
+    gated: bool = False
+    notes: str = ""
+
+    def available_in(self, mode: Mode) -> bool:
+        return bool(self.hub_id) if mode == "hub" else self.offline_source is not None
+
+    def display(self, mode: Mode) -> str:
+        """What the UI should say is running in ``mode``."""
+        if mode == "hub":
+            return self.hub_id
+        return self.offline_label or self.label or self.name
+
+
+_ENTRIES: dict[str, ModelEntry] = {}
+
+
+def register(*entries: ModelEntry) -> None:
+    """Add entries (re-registering the same name with the same entry is a no-op)."""
+    for entry in entries:
+        old = _ENTRIES.get(entry.name)
+        if old is not None and old != entry:
+            raise ValueError(f"model {entry.name!r} is already registered differently")
+        _ENTRIES[entry.name] = entry
+
+
+def get(name: str) -> ModelEntry:
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_ENTRIES))}") from None
+
+
+def entries(task: str | None = None) -> list[ModelEntry]:
+    return [e for e in _ENTRIES.values() if task is None or e.task == task]
+
+
+MINILM = "all-MiniLM-L6-v2 (offline)"
+SMOL = "SmolLM2-135M-Instruct (offline)"
+
+register(
+    # --- sentence embeddings (ch. 2, 4, 5, 8) ----------------------------------------------
+    ModelEntry("embed-minilm", "sentence-embedding", "sentence-transformer",
+               "sentence-transformers/all-MiniLM-L6-v2", "main", "minilm", 90, "Apache-2.0", 10,
+               label="all-MiniLM-L6-v2", offline_label=MINILM),
+    ModelEntry("embed-mpnet", "sentence-embedding", "sentence-transformer",
+               "sentence-transformers/all-mpnet-base-v2", "main", "minilm", 420, "Apache-2.0", 4,
+               label="all-mpnet-base-v2", offline_label=MINILM),
+    ModelEntry("embed-gte-small", "sentence-embedding", "sentence-transformer",
+               "thenlper/gte-small", "main", "minilm", 130, "MIT", 5,
+               label="gte-small", offline_label=MINILM),
+    ModelEntry("embed-bge-small", "sentence-embedding", "sentence-transformer",
+               "BAAI/bge-small-en-v1.5", "main", "minilm", 130, "MIT", 8,
+               label="bge-small-en-v1.5", offline_label=MINILM),
+    # --- chat / generation (ch. 1, 3, 6, 7, 8, 12) -------------------------------------------
+    ModelEntry("chat-phi3-mini", "chat", "causal-lm",
+               "microsoft/Phi-3-mini-4k-instruct", "main", "smollm2", 7_700, "MIT", 6,
+               label="Phi-3-mini-4k-instruct", offline_label=SMOL),
+    ModelEntry("chat-qwen2.5-0.5b", "chat", "causal-lm",
+               "Qwen/Qwen2.5-0.5B-Instruct", "main", "smollm2", 1_000, "Apache-2.0", 6,
+               label="Qwen2.5-0.5B-Instruct", offline_label=SMOL),
+    ModelEntry("chat-qwen2.5-1.5b", "chat", "causal-lm",
+               "Qwen/Qwen2.5-1.5B-Instruct", "main", "smollm2", 3_100, "Apache-2.0", 6,
+               label="Qwen2.5-1.5B-Instruct", offline_label=SMOL),
+    ModelEntry("chat-tinyllama", "chat", "causal-lm",
+               "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "main", "smollm2", 2_200, "Apache-2.0", 12,
+               label="TinyLlama-1.1B-Chat", offline_label=SMOL),
+    ModelEntry("chat-smollm2-135m", "chat", "causal-lm",
+               "HuggingFaceTB/SmolLM2-135M-Instruct", "main", "smollm2", 560, "Apache-2.0", 6,
+               label="SmolLM2-135M-Instruct", offline_label=SMOL),
+    ModelEntry("chat-smollm2-360m", "chat", "causal-lm",
+               "HuggingFaceTB/SmolLM2-360M-Instruct", "main", "smollm2", 1_450, "Apache-2.0", 6,
+               label="SmolLM2-360M-Instruct", offline_label=SMOL),
+    ModelEntry("text2text-flan-t5-small", "text2text", "seq2seq-lm",
+               "google/flan-t5-small", "main", None, 310, "Apache-2.0", 4,
+               label="flan-t5-small", notes="offline: use chat-smollm2-135m instead"),
+    # --- classification (ch. 4) ---------------------------------------------------------------
+    ModelEntry("sentiment-roberta", "text-classification", "text-classification",
+               "cardiffnlp/twitter-roberta-base-sentiment-latest", "main", None, 500, "CC-BY-4.0", 4,
+               label="twitter-roberta-base-sentiment-latest",
+               notes="offline: the lab fine-tunes its own classifier (Classifier Zoo)"),
+    # --- vision (ch. 9) -------------------------------------------------------------------------
+    ModelEntry("clip-vit-b32", "zero-shot-image-classification", "clip",
+               "openai/clip-vit-base-patch32", "main", None, 610, "MIT", 9, label="CLIP ViT-B/32"),
+    ModelEntry("blip-caption-base", "image-to-text", "blip",
+               "Salesforce/blip-image-captioning-base", "main", None, 990, "BSD-3-Clause", 9,
+               label="BLIP captioning base"),
+    ModelEntry("blip2-opt-2.7b", "image-to-text", "blip2",
+               "Salesforce/blip2-opt-2.7b", "main", None, 7_800, "MIT", 9, label="BLIP-2 OPT-2.7b"),
+    ModelEntry("efficientnet-lite0", "image-classification", "efficientnet",
+               "", "main", "efficientnet-lite0", 20, "Apache-2.0", 9,
+               label="EfficientNet-Lite0 (ImageNet-1k)", offline_label="EfficientNet-Lite0 (offline)"),
+)

@@ -1,0 +1,86 @@
+"""The ZeroGPU shim.
+
+On a ZeroGPU Space (``SPACES_ZERO_GPU=true``) :func:`gpu_task` is ``spaces.GPU(duration=...)``;
+everywhere else ``spaces.GPU`` returns the function unchanged, so the same code runs on a laptop,
+in CI and on a Space. ``spaces`` is imported here, before anything imports torch, because ZeroGPU
+refuses to start once CUDA has been initialised. Nothing in this module touches CUDA.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, TypeVar
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import spaces  # noqa: E402  (must precede torch on ZeroGPU)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: ``gr.Error`` titles raised by ZeroGPU when no GPU time can be had (see shared/SPACES.md §1.7).
+ZEROGPU_ERROR_TITLES = (
+    "ZeroGPU quota exceeded",
+    "ZeroGPU illegal duration",
+    "ZeroGPU queue timeout",
+    "ZeroGPU client error",
+    "ZeroGPU pending credits exceeded",
+)
+
+#: Shown instead of the raw ZeroGPU message; the README's instructor section explains the quota.
+QUOTA_MESSAGE = (
+    "The shared GPU is not available right now ({title}). Visitors who are not signed in share a "
+    "2-minute daily GPU quota per network; sign in on huggingface.co for more, or try again later."
+)
+
+
+def gpu_task(duration: int | Callable[..., int] = 60) -> Callable[[F], F]:
+    """Decorate a function that needs the GPU on ZeroGPU Spaces (identity elsewhere).
+
+    ``duration`` is seconds, or a callable taking the function's arguments that returns seconds;
+    keep it tight, since shorter requests get priority and are checked against the visitor's quota.
+    The function must return CPU objects and must not be ``async``.
+    """
+    return spaces.GPU(duration=duration)
+
+
+def estimate_duration(units: int, *, per_unit_s: float, base_s: float = 5.0, cap_s: int = 90) -> int:
+    """A ZeroGPU ``duration`` for work of ``units`` size (tokens, images, documents...)."""
+    return int(min(cap_s, max(5.0, base_s + units * per_unit_s)))
+
+
+def is_zero_gpu_error(exc: BaseException) -> bool:
+    """True if ``exc`` is one of ZeroGPU's scheduling/quota errors (not a bug in our code)."""
+    return getattr(exc, "title", None) in ZEROGPU_ERROR_TITLES
+
+
+def friendly_gpu_message(exc: BaseException) -> str:
+    """A user-facing sentence for a ZeroGPU scheduling error."""
+    return QUOTA_MESSAGE.format(title=getattr(exc, "title", "GPU unavailable"))
+
+
+def call_with_cpu_fallback(gpu_fn: Callable[..., Any], cpu_fn: Callable[..., Any] | None,
+                           *args: Any, on_fallback: Callable[[str], None] | None = None,
+                           **kwargs: Any) -> Any:
+    """Call ``gpu_fn``; on a ZeroGPU quota/availability error run ``cpu_fn`` instead.
+
+    This must be called from an undecorated function: a GPU function cannot catch its own
+    scheduling errors. ``on_fallback`` receives the friendly message (e.g. ``gr.Warning``).
+    Without a CPU path the error is re-raised as a :class:`~core.errors.LabError`.
+    """
+    from core.errors import LabError
+
+    try:
+        return gpu_fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - only ZeroGPU's own errors are handled
+        if not is_zero_gpu_error(exc):
+            raise
+        message = friendly_gpu_message(exc)
+        if cpu_fn is None:
+            raise LabError(message) from exc
+        if on_fallback is not None:
+            on_fallback(message + " Running on the CPU instead (slower).")
+        return cpu_fn(*args, **kwargs)
+
+
+def device() -> str:
+    """The torch device for model placement: ``cuda`` on ZeroGPU Spaces, ``cpu`` elsewhere."""
+    return "cuda" if os.environ.get("SPACES_ZERO_GPU", "").lower() == "true" else "cpu"

@@ -1,0 +1,164 @@
+"""One place that reads the environment.
+
+Every other module asks :func:`get_settings` instead of reading ``os.environ`` itself, so tests can
+swap settings with :func:`override_settings` and the README can document every knob in one table.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal, Mapping
+
+Mode = Literal["offline", "hub"]
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits, shared by every upload path and model call (documented in the README)."""
+
+    upload_mb: int = 25  # per file
+    csv_rows: int = 50_000
+    pdf_pages: int = 300
+    image_pixels: int = 40_000_000  # decompression-bomb guard; larger images are refused
+    image_side: int = 2048  # accepted images are downscaled to this longest side
+    text_chars: int = 1_000_000  # pasted text
+    prompt_tokens: int = 4_096
+    max_new_tokens: int = 1_024
+    jobs_per_session: int = 2  # concurrent heavy jobs per browser session
+    request_timeout_s: float = 60.0  # remote API calls
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    """Defaults for an OpenAI-compatible endpoint; users can override them per session in the UI."""
+
+    base_url: str = ""
+    api_key: str = field(default="", repr=False)  # never printed
+    model: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url or self.api_key)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the lab reads from the environment."""
+
+    mode: Mode = "offline"
+    cache_dir: Path = Path.home() / ".cache" / "llm-lab"
+    data_dir: Path = Path.home() / ".local" / "share" / "llm-lab"
+    openai: OpenAISettings = OpenAISettings()
+    limits: Limits = Limits()
+    model_memory_mb: int = 6_000  # LRU budget for loaded models (approximate sizes)
+    queue_max_size: int = 128
+    concurrency: int = 4  # default concurrency limit for light events
+    heavy_concurrency: int = 2  # concurrency of the shared "heavy" (model) pool
+    torch_threads: int = 0  # 0 = torch default
+    on_spaces: bool = False
+    zero_gpu: bool = False
+
+    @property
+    def offline(self) -> bool:
+        return self.mode == "offline"
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.cache_dir / "assets"
+
+    @property
+    def models_dir(self) -> Path:
+        """Converted, fast-loading copies of offline models."""
+        return self.cache_dir / "models"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "lab.sqlite3"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from environment variables (``LLM_LAB_*``, ``OPENAI_*``, Spaces')."""
+    env = os.environ if environ is None else environ
+    on_spaces = bool(env.get("SPACE_ID"))
+    mode_raw = env.get("LLM_LAB_MODE", "").strip().lower()
+    mode: Mode = "hub" if mode_raw == "hub" or (not mode_raw and on_spaces) else "offline"
+    cache_dir = Path(env.get("LLM_LAB_CACHE", "") or Path.home() / ".cache" / "llm-lab").expanduser()
+    data_dir = Path(env.get("LLM_LAB_DATA", "") or Path.home() / ".local" / "share" / "llm-lab").expanduser()
+    limits = Limits(
+        upload_mb=_env_int(env, "LLM_LAB_UPLOAD_MB", Limits.upload_mb),
+        csv_rows=_env_int(env, "LLM_LAB_CSV_ROWS", Limits.csv_rows),
+        pdf_pages=_env_int(env, "LLM_LAB_PDF_PAGES", Limits.pdf_pages),
+        image_pixels=_env_int(env, "LLM_LAB_IMAGE_PIXELS", Limits.image_pixels),
+        image_side=_env_int(env, "LLM_LAB_IMAGE_SIDE", Limits.image_side),
+        text_chars=_env_int(env, "LLM_LAB_TEXT_CHARS", Limits.text_chars),
+        prompt_tokens=_env_int(env, "LLM_LAB_PROMPT_TOKENS", Limits.prompt_tokens),
+        max_new_tokens=_env_int(env, "LLM_LAB_MAX_NEW_TOKENS", Limits.max_new_tokens),
+        jobs_per_session=_env_int(env, "LLM_LAB_JOBS_PER_SESSION", Limits.jobs_per_session),
+        request_timeout_s=_env_float(env, "LLM_LAB_REQUEST_TIMEOUT", Limits.request_timeout_s),
+    )
+    return Settings(
+        mode=mode,
+        cache_dir=cache_dir,
+        data_dir=data_dir,
+        openai=OpenAISettings(
+            base_url=env.get("OPENAI_BASE_URL", "").strip(),
+            api_key=env.get("OPENAI_API_KEY", "").strip(),
+            model=env.get("OPENAI_MODEL", "").strip(),
+        ),
+        limits=limits,
+        model_memory_mb=_env_int(env, "LLM_LAB_MODEL_MEMORY_MB", Settings.model_memory_mb),
+        queue_max_size=_env_int(env, "LLM_LAB_QUEUE_MAX", Settings.queue_max_size),
+        concurrency=_env_int(env, "LLM_LAB_CONCURRENCY", Settings.concurrency),
+        heavy_concurrency=_env_int(env, "LLM_LAB_HEAVY_CONCURRENCY", Settings.heavy_concurrency),
+        torch_threads=_env_int(env, "LLM_LAB_TORCH_THREADS", 0),
+        on_spaces=on_spaces,
+        zero_gpu=env.get("SPACES_ZERO_GPU", "").lower() == "true",
+    )
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment, then cached)."""
+    global _current
+    if _current is None:
+        _current = load_settings()
+    return _current
+
+
+@contextlib.contextmanager
+def override_settings(**changes: object) -> Iterator[Settings]:
+    """Temporarily replace fields of the current settings (for tests)."""
+    global _current
+    previous = get_settings()
+    _current = dataclasses.replace(previous, **changes)  # type: ignore[arg-type]
+    try:
+        yield _current
+    finally:
+        _current = previous
+
+
+def reset_settings() -> None:
+    """Forget cached settings so the next :func:`get_settings` re-reads the environment."""
+    global _current
+    _current = None

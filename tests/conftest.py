@@ -1,0 +1,91 @@
+"""Shared fixtures: offline settings, a launched app with a gradio_client, a headless chromium.
+
+Tests never reach beyond loopback: the Hub is disabled (HF_HUB_OFFLINE=1), gradio analytics are off,
+and apps are served on 127.0.0.1 on a free port.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["LLM_LAB_MODE"] = "offline"
+os.environ.setdefault("LLM_LAB_DATA", tempfile.mkdtemp(prefix="llm-lab-test-data-"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.pop("OPENAI_API_KEY", None)
+os.environ.pop("OPENAI_BASE_URL", None)
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = os.environ.get("LLM_LAB_CHROMIUM", "/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def launch() -> Iterator[Callable[..., tuple[Any, str]]]:
+    """``client, url = launch(blocks, css="")``: serve Blocks on loopback; closed after the test."""
+    from gradio_client import Client
+
+    from apps.ui import configure_queue, launch_kwargs
+
+    launched: list[Any] = []
+
+    def _launch(blocks: Any, css: str = "") -> tuple[Any, str]:
+        configure_queue(blocks)
+        kwargs = launch_kwargs(css)
+        blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                      quiet=True, **kwargs)
+        launched.append(blocks)
+        url = blocks.local_url
+        return Client(url, verbose=False, download_files=False), url
+
+    yield _launch
+    for blocks in launched:
+        blocks.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium driven by Playwright (skipped only if chromium is not installed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot under test-artifacts/screenshots/ (look at them!)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
