@@ -1,0 +1,53 @@
+"""Export votes (JSONL/CSV) and a DPO preference dataset (prompt, chosen, rejected), book ch. 12."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Sequence
+
+from core.arena.store import Vote
+
+FIELDS = ["vote_id", "battle_id", "room", "winner", "model_a", "model_b", "prompt", "answer_a", "answer_b",
+          "len_a", "len_b", "flagged", "flag_reason", "created_at"]
+
+
+def votes_jsonl(votes: Sequence[Vote]) -> str:
+    return "".join(json.dumps({k: v.record()[k] for k in FIELDS}, ensure_ascii=False) + "\n" for v in votes)
+
+
+def votes_csv(votes: Sequence[Vote]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for v in votes:
+        row = {k: v.record()[k] for k in FIELDS}
+        # neutralise spreadsheet formulas in user text (CSV injection)
+        for k in ("prompt", "answer_a", "answer_b"):
+            if str(row[k]).startswith(("=", "+", "-", "@")):
+                row[k] = "'" + str(row[k])
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def dpo_records(votes: Sequence[Vote], include_flagged: bool = False) -> list[dict[str, Any]]:
+    """One (prompt, chosen, rejected) row per decisive vote; ties and 'both bad' are dropped, as the
+    book filters ``status != "tie"`` in its DPO data."""
+    out = []
+    for v in votes:
+        if v.winner not in ("model_a", "model_b") or (v.flagged and not include_flagged):
+            continue
+        if v.answer_a.strip() == v.answer_b.strip():
+            continue
+        a_wins = v.winner == "model_a"
+        out.append({"prompt": v.prompt,
+                    "chosen": v.answer_a if a_wins else v.answer_b,
+                    "rejected": v.answer_b if a_wins else v.answer_a,
+                    "chosen_model": v.model_a if a_wins else v.model_b,
+                    "rejected_model": v.model_b if a_wins else v.model_a,
+                    "vote_id": v.vote_id})
+    return out
+
+
+def dpo_jsonl(votes: Sequence[Vote], include_flagged: bool = False) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dpo_records(votes, include_flagged))
