@@ -29,7 +29,7 @@ THEME = gr.themes.Soft(
     primary_hue="indigo",
     secondary_hue="teal",
     neutral_hue="slate",
-    font=[gr.themes.GoogleFont("Inter"), "ui-sans-serif", "system-ui", "sans-serif"],
+    font=["Inter", "ui-sans-serif", "system-ui", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
 )
 

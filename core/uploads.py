@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -44,10 +45,11 @@ def _as_path(file: Any) -> Path:
     """Accept a path, a str, or a gradio file object/dict."""
     if file is None:
         raise InvalidUpload("No file was uploaded.")
+    if isinstance(file, (str, os.PathLike)):
+        return Path(file)
     if isinstance(file, dict):
-        file = file.get("path") or file.get("name")
-    file = getattr(file, "path", None) or getattr(file, "name", None) or file
-    return Path(str(file))
+        return Path(str(file.get("path") or file.get("name")))
+    return Path(str(getattr(file, "path", None) or getattr(file, "name", None) or file))
 
 
 def sniff(head: bytes) -> str:
@@ -118,11 +120,29 @@ def decode_bytes(data: bytes, name: str = "the file") -> DecodedText:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:2_000_000]).best()
+    matches = list(from_bytes(data[:2_000_000]))
+    best = _prefer_common(matches)
     if best is None or best.encoding is None:
         raise InvalidUpload(f"Could not work out the text encoding of {name}; save it as UTF-8 and upload again.")
     notes.append(f"{name} is not UTF-8; decoded it as {best.encoding}.")
     return DecodedText(data.decode(best.encoding, errors="replace"), best.encoding, tuple(notes))
+
+
+#: Encodings people's files actually come in, preferred when detection finds several equally good.
+_COMMON_ENCODINGS = ("cp1252", "cp1251", "gb18030", "gbk", "shift_jis", "euc_jp", "euc_kr", "big5",
+                     "cp1250", "iso8859_15", "latin_1", "cp1256", "cp1253", "koi8_r")
+
+
+def _prefer_common(matches: list[Any]) -> Any:
+    if not matches:
+        return None
+    least_chaos = min(m.chaos for m in matches)
+    tied = [m for m in matches if m.chaos <= least_chaos + 1e-9]
+    for name in _COMMON_ENCODINGS:
+        for m in tied:
+            if m.encoding == name:
+                return m
+    return tied[0]
 
 
 def read_text(file: Any, *, max_chars: int | None = None) -> DecodedText:

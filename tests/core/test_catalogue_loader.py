@@ -1,0 +1,102 @@
+import threading
+import time
+
+import pytest
+
+from core import catalogue, loader
+from core.errors import ModelUnavailable
+from core.loader import ModelCache
+from core.settings import override_settings
+
+
+def test_every_entry_is_complete():
+    names = set()
+    for e in catalogue.entries():
+        assert e.name not in names
+        names.add(e.name)
+        assert e.task and e.loader and e.licence and e.chapter > 0 and e.size_mb > 0
+        assert e.hub_id or e.offline_source, e.name
+        assert e.hub_revision
+        assert e.loader in loader.LOADERS or e.loader in {"clip", "blip", "blip2", "efficientnet"}, e.name
+    # the book's production models are there
+    hub_ids = {e.hub_id for e in catalogue.entries()}
+    assert {"microsoft/Phi-3-mini-4k-instruct", "thenlper/gte-small", "BAAI/bge-small-en-v1.5",
+            "openai/clip-vit-base-patch32", "Salesforce/blip2-opt-2.7b"} <= hub_ids
+
+
+def test_display_says_what_runs_in_each_mode():
+    e = catalogue.get("chat-phi3-mini")
+    assert e.display("hub") == "microsoft/Phi-3-mini-4k-instruct"
+    assert "SmolLM2" in e.display("offline")
+
+
+def test_register_refuses_a_conflicting_entry():
+    e = catalogue.get("embed-minilm")
+    catalogue.register(e)  # same entry: fine
+    with pytest.raises(ValueError):
+        catalogue.register(catalogue.ModelEntry(**{**e.__dict__, "size_mb": 1}))
+
+
+def test_cache_loads_once_and_evicts_least_recently_used():
+    cache = ModelCache(budget_mb=100)
+    calls = []
+
+    def factory(name):
+        def make():
+            calls.append(name)
+            return object()
+        return make
+
+    a = cache.get(("a", "x"), 60, factory("a"))
+    assert cache.get(("a", "x"), 60, factory("a")) is a
+    cache.get(("b", "x"), 30, factory("b"))
+    cache.get(("a", "x"), 60, factory("a"))  # a becomes most recent
+    cache.get(("c", "x"), 30, factory("c"))  # over budget: b (least recent) goes
+    assert calls == ["a", "b", "c"]
+    assert ("b", "x") not in cache.loaded() and ("a", "x") in cache.loaded()
+    assert cache.loads == 3
+
+
+def test_concurrent_first_requests_load_once():
+    cache = ModelCache(budget_mb=1000)
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return object()
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get(("m", "x"), 1, slow))) for _ in range(5)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(calls) == 1 and len({id(r) for r in results}) == 1
+
+
+def test_missing_offline_asset_is_one_actionable_line(tmp_path):
+    with override_settings(cache_dir=tmp_path):
+        loader._cache = None
+        try:
+            with pytest.raises(ModelUnavailable) as err:
+                loader.load("embed-minilm")
+        finally:
+            loader._cache = None
+    text = str(err.value)
+    assert "python -m core.assets fetch" in text and "\n" not in text and "Traceback" not in text
+
+
+def test_hub_only_models_say_so_offline():
+    with pytest.raises(ModelUnavailable, match="not available offline"):
+        loader.load("clip-vit-b32")
+
+
+def test_offline_chat_and_embedding_models_load_and_are_shared():
+    lm = loader.load("chat-smollm2-135m")
+    assert loader.load("chat-phi3-mini") is lm  # one SmolLM2 copy serves every offline chat entry
+    assert lm.context_window == 8192 and lm.tokenizer.chat_template
+    st = loader.load("embed-gte-small")
+    assert loader.load("embed-minilm") is st
+    a, b = st.encode(["A man is eating food.", "A man is eating a piece of bread."], normalize_embeddings=True)
+    assert abs(float(a @ b) - 0.7553) < 0.01  # MODELS.md check value
+    import os
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
