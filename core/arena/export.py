@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from core.arena.store import Vote
 
 FIELDS = ["vote_id", "battle_id", "room", "winner", "model_a", "model_b", "prompt", "answer_a", "answer_b",
-          "len_a", "len_b", "flagged", "flag_reason", "created_at"]
+          "len_a", "len_b", "flagged", "flag_reason", "created_at", "mode"]
 
 
 def votes_jsonl(votes: Sequence[Vote]) -> str:

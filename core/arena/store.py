@@ -83,6 +83,9 @@ CREATE TABLE IF NOT EXISTS arena_judgements (
     PRIMARY KEY (battle_id, judge)
 );
 """),
+    (3, """
+ALTER TABLE arena_votes ADD COLUMN mode TEXT NOT NULL DEFAULT 'anonymous';
+"""),
 ]
 
 
@@ -103,6 +106,7 @@ class Vote:
     flagged: bool
     flag_reason: str
     created_at: float
+    mode: str = "anonymous"
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,13 +252,14 @@ class ArenaStore:
             flagged, reason = flag if flag is not None else (False, "")
             vote = Vote(uuid.uuid4().hex, raw, row["room"], session, winner, row["model_a"], row["model_b"],
                         row["prompt"], row["answer_a"], row["answer_b"], len(row["answer_a"]),
-                        len(row["answer_b"]), bool(flagged), reason, time.time())
+                        len(row["answer_b"]), bool(flagged), reason, time.time(),
+                        "named" if row["mode"] == "named" else "anonymous")
             conn.execute("INSERT INTO arena_votes(vote_id, battle_id, room, session, winner, model_a, model_b, "
-                         "prompt, answer_a, answer_b, len_a, len_b, flagged, flag_reason, created_at) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         "prompt, answer_a, answer_b, len_a, len_b, flagged, flag_reason, created_at, mode) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                          (vote.vote_id, raw, vote.room, session, winner, vote.model_a, vote.model_b, vote.prompt,
                           vote.answer_a, vote.answer_b, vote.len_a, vote.len_b, int(vote.flagged), reason,
-                          vote.created_at))
+                          vote.created_at, vote.mode))
         return vote
 
     def import_votes(self, records: Iterable[dict[str, Any]]) -> int:
@@ -272,19 +277,23 @@ class ArenaStore:
                               r["model_a"], r["model_b"], r["answer_a"], r["answer_b"], "{}", r["created_at"],
                               r["created_at"]))
                 conn.execute("INSERT INTO arena_votes(vote_id, battle_id, room, session, winner, model_a, model_b, "
-                             "prompt, answer_a, answer_b, len_a, len_b, flagged, flag_reason, created_at) "
-                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             "prompt, answer_a, answer_b, len_a, len_b, flagged, flag_reason, created_at, mode) "
+                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              (r["vote_id"], r["battle_id"], r["room"], r.get("session", ""), r["winner"],
                               r["model_a"], r["model_b"], r["prompt"], r["answer_a"], r["answer_b"],
                               int(r["len_a"]), int(r["len_b"]), int(bool(r["flagged"])), r.get("flag_reason", ""),
-                              float(r["created_at"])))
+                              float(r["created_at"]), r.get("mode", "anonymous")))
                 added += 1
         return added
 
-    def votes(self, room: str | None = DEFAULT_ROOM, include_flagged: bool = True) -> list[Vote]:
-        """Votes in time order (``room=None``: all rooms)."""
+    def votes(self, room: str | None = DEFAULT_ROOM, include_flagged: bool = True,
+              mode: str | None = None) -> list[Vote]:
+        """Votes in time order (``room=None``: all rooms; ``mode``: 'anonymous' or 'named')."""
         sql, args = "SELECT * FROM arena_votes", []
         where = []
+        if mode is not None:
+            where.append("mode = ?")
+            args.append(mode)
         if room is not None:
             where.append("room = ?")
             args.append(normalise_room(room))
@@ -331,7 +340,7 @@ class ArenaStore:
 def _vote(row: Any) -> Vote:
     return Vote(row["vote_id"], row["battle_id"], row["room"], row["session"], row["winner"], row["model_a"],
                 row["model_b"], row["prompt"], row["answer_a"], row["answer_b"], int(row["len_a"]),
-                int(row["len_b"]), bool(row["flagged"]), row["flag_reason"], float(row["created_at"]))
+                int(row["len_b"]), bool(row["flagged"]), row["flag_reason"], float(row["created_at"]), row["mode"])
 
 
 def _battle(row: Any) -> Battle:
