@@ -1,0 +1,24 @@
+"""A stand-in app module for the builder's self-test (copied into a scratch repo as an app)."""
+import gradio as gr
+
+from apps.ui import app_title, user_errors
+
+CSS = ".tokenizers-sample { color: inherit; }"
+
+
+@user_errors
+def count(text: str) -> dict:
+    from core.errors import LabError
+
+    if not text:
+        raise LabError("Type something.")
+    return {"chars": len(text), "words": len(text.split())}
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks() as demo:
+        app_title("🔤", "Sample", "Ch. 2", "A sample app.")
+        text = gr.Textbox(label="Text")
+        out = gr.JSON()
+        gr.Button("Count").click(count, text, out, api_name="tokenizers_count")
+    return demo
