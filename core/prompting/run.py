@@ -63,6 +63,17 @@ def sampling(temperature: float, top_p: float, top_k: float, max_new_tokens: flo
     return params.validate()
 
 
+class UserStop(threading.Event):
+    """The Stop button's event. ``requested`` tells a user's stop apart from the backend setting the
+    event itself when a stream ends (``core.generation`` sets it to release the generate thread)."""
+
+    requested = False
+
+    def request(self) -> None:
+        self.requested = True
+        self.set()
+
+
 @dataclass
 class Stats:
     ttft_s: float | None = None  # time to first token
@@ -104,4 +115,4 @@ def timed_stream(backend: Any, messages: Sequence[Message], params: SamplingPara
         yield piece
     stats.seconds = time.perf_counter() - start
     stats.n_tokens = count_output_tokens(backend, text, pieces)
-    stats.stopped = bool(stop is not None and stop.is_set())
+    stats.stopped = bool(getattr(stop, "requested", False))
