@@ -333,63 +333,95 @@ def plan_space(slug: str) -> SpacePlan:
     from core import catalogue
 
     by_name = {e.name: e for e in catalogue.entries()}
+    third = set().union(*(s.third_party for s in scans.values()))
+    plan.gpu_functions = sorted(f"{n}:{f}" for n, s in scans.items() for f in s.gpu_functions)
+    plan.gpu_extra = not plan.gpu_functions
+    if plan.gpu_extra:  # CPU-only app: the Space adds space_gpu.py and what it imports
+        extra_scan = scan_module("space_gpu", HERE / "space_gpu.py")
+        third |= extra_scan.third_party
+        deps = sorted(extra_scan.local | {"core.loader"})
+        for m, s in collect_modules(deps).items():
+            if m not in scans:
+                scans[m] = s
+                third |= s.third_party
+        plan.gpu_functions.append("space_gpu:contextual_embeddings_gpu")
+        plan.modules = sorted(scans)
+        plan.files = sorted(str(module_path(m).relative_to(ROOT)) for m in scans)  # type: ignore[union-attr]
+
     strings: set[str] = set()
     registered: set[str] = set()
     tasks: set[str] = set()
     for name, scan in scans.items():
-        registered |= scan.registered if name != "core.catalogue" else set()
+        if name in {"core.catalogue", "core.loader", "core.assets"}:  # generic: they name every model
+            continue
+        registered |= scan.registered
         tasks |= scan.entry_tasks
-        if name not in {"core.catalogue"}:
-            strings |= scan.strings
+        strings |= scan.strings
+    if plan.gpu_extra:
+        strings |= extra_scan.strings
+
+    # repository assets/ subfolders referenced by the bundled code (the registry's slugs aside)
+    plan.asset_dirs = repo_asset_dirs(slug, {n: s for n, s in scans.items() if n not in ALWAYS})
+    # catalogue entries may also be named in bundled data files (e.g. the arena's contestants.json)
+    strings |= set().union(set(), *(_data_strings(ROOT / d) for d in plan.asset_dirs))
     used = {n for n, e in by_name.items()
             if n in strings or n in registered or (e.hub_id and e.hub_id in strings) or e.task in tasks}
     plan.models = sorted(used)
     plan.hub_models = sorted({by_name[n].hub_id for n in used if by_name[n].hub_id})
 
-    # runtime assets (core.assets, fetched from PyPI): those the code names, outside the loader
+    # core.assets data files (fetched from PyPI at startup): those the code names, outside the
+    # loader, plus offline stand-ins of the models (offline mode) or of models with no hub id
     asset_names = {a.name for a in core_assets.ASSETS}
-    named = set()
+    named: set[str] = set()
     for name, scan in scans.items():
         if name not in {"core.loader", "core.catalogue", "core.assets"}:
             named |= scan.strings & asset_names
-    offline_sources = {by_name[n].offline_source for n in used if by_name[n].offline_source}
-    plan.hub_assets = sorted(named | {by_name[n].offline_source for n in used
+    plan.hub_assets = sorted(named | {by_name[n].offline_source for n in used  # type: ignore[misc]
                                       if by_name[n].offline_source and not by_name[n].hub_id})
-    plan.offline_assets = sorted(named | offline_sources)
-
-    # repository assets/ subfolders referenced by the bundled code
-    assets_root = ROOT / "assets"
-    if assets_root.is_dir():
-        all_strings = set().union(*(s.strings for s in scans.values()))
-        joined = "\n".join(all_strings)
-        for sub in sorted(p for p in assets_root.iterdir() if p.is_dir() and p.name not in SKIP_NAMES):
-            if sub.name == slug or sub.name in all_strings or f"assets/{sub.name}" in joined:
-                plan.asset_dirs.append(f"assets/{sub.name}")
-
-    third = set().union(*(s.third_party for s in scans.values()))
-    plan.gpu_functions = sorted(f"{n}:{f}" for n, s in scans.items() for f in s.gpu_functions)
-    plan.gpu_extra = not plan.gpu_functions
-    if plan.gpu_extra:
-        extra = scan_module("space_gpu", HERE / "space_gpu.py")
-        third |= extra.third_party
-        extra_models = {n for n in by_name if n in extra.strings}
-        plan.models = sorted(set(plan.models) | extra_models)
-        plan.hub_models = sorted(set(plan.hub_models) | {by_name[n].hub_id for n in extra_models})
-        plan.offline_assets = sorted(set(plan.offline_assets)
-                                     | {by_name[n].offline_source for n in extra_models
-                                        if by_name[n].offline_source})
-        plan.gpu_functions.append("space_gpu:contextual_embeddings_gpu")
-        for dep in ("core.loader", "core.catalogue", "core.assets", "core.errors", "core.settings", "core.gpu"):
-            if dep not in scans:
-                more = collect_modules([dep])
-                for m, s in more.items():
-                    scans.setdefault(m, s)
-                    third |= s.third_party
-        plan.modules = sorted(scans)
-        plan.files = sorted(str(module_path(m).relative_to(ROOT)) for m in scans)  # type: ignore[union-attr]
+    plan.offline_assets = sorted(named | {by_name[n].offline_source for n in used  # type: ignore[misc]
+                                          if by_name[n].offline_source})
     third |= {"spaces"}
     plan.requirements = requirements_for(third)
     return plan
+
+
+def repo_asset_dirs(slug: str, scans: dict[str, ModuleScan]) -> list[str]:
+    """``assets/<sub>`` folders the code uses: ``"assets" / "sub"`` paths or ``assets/sub`` text."""
+    assets_root = ROOT / "assets"
+    if not assets_root.is_dir():
+        return []
+    found = []
+    for sub in sorted(p.name for p in assets_root.iterdir() if p.is_dir() and p.name not in SKIP_NAMES):
+        for scan in scans.values():
+            joined = "\n".join(scan.strings)
+            if (sub == slug or ("assets" in scan.strings and sub in scan.strings)
+                    or f"assets/{sub}" in joined):
+                found.append(f"assets/{sub}")
+                break
+    return found
+
+
+def _data_strings(folder: Path) -> set[str]:
+    """String values in the JSON files of an assets folder (to find catalogue names there)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for path in folder.rglob("*.json"):
+        if path.stat().st_size <= 2_000_000:
+            try:
+                walk(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, UnicodeDecodeError):
+                continue
+    return found
 
 
 # --------------------------------------------------------------------------------------------
