@@ -254,8 +254,8 @@ def build() -> gr.Blocks:
                         clear_btn = gr.Button("Clear the conversation", size="sm", variant="secondary")
         sources = [builtins, files, webcam]
         for comp in sources:
-            comp.change(preview, sources, [gallery, input_notes], api_name=False, show_progress="hidden")
-        demo.load(preview, sources, [gallery, input_notes], api_name=False, show_progress="hidden")
+            comp.change(preview, sources, [gallery, input_notes], api_visibility="private", show_progress="hidden")
+        demo.load(preview, sources, [gallery, input_notes], api_visibility="private", show_progress="hidden")
         heavy = {"concurrency_id": HEAVY, "concurrency_limit": heavy_limit()}
         label_btn.click(run_labels, [*sources, labels, template, templates],
                         [label_plot, label_table, template_plot, label_info], api_name="vision_labels", **heavy)
@@ -265,8 +265,8 @@ def build() -> gr.Blocks:
                       **heavy)
         ask_btn.click(run_ask, [*sources, question, history], [ask_html, history, question], api_name="vision_ask",
                       **heavy)
-        question.submit(run_ask, [*sources, question, history], [ask_html, history, question], api_name=False, **heavy)
-        clear_btn.click(lambda: ([], ""), None, [history, ask_html], api_name=False, queue=False)
+        question.submit(run_ask, [*sources, question, history], [ask_html, history, question], api_visibility="private", **heavy)
+        clear_btn.click(lambda: ([], ""), None, [history, ask_html], api_visibility="private", queue=False)
     return demo
 
 
