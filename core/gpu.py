@@ -38,8 +38,58 @@ def gpu_task(duration: int | Callable[..., int] = 60) -> Callable[[F], F]:
     ``duration`` is seconds, or a callable taking the function's arguments that returns seconds;
     keep it tight, since shorter requests get priority and are checked against the visitor's quota.
     The function must return CPU objects and must not be ``async``.
+
+    With ``LLM_LAB_GPU_PICKLE_CHECK=1`` (off ZeroGPU; the Space tests set it) every call also
+    checks what ZeroGPU would do: arguments, results and yielded items are pickled, because they
+    cross into and out of a forked worker process (a ``threading.Event``, a lock or a lambda fails).
     """
-    return spaces.GPU(duration=duration)
+    decorator = spaces.GPU(duration=duration)
+    if os.environ.get("LLM_LAB_GPU_PICKLE_CHECK") != "1" or os.environ.get("SPACES_ZERO_GPU", "").lower() == "true":
+        return decorator
+
+    def check(fn: F) -> F:
+        return decorator(_pickle_checked(fn))  # type: ignore[return-value]
+
+    return check
+
+
+def _pickle_checked(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` that fails like ZeroGPU when its arguments or results cannot be pickled."""
+    import functools
+    import inspect
+    import pickle
+
+    name = getattr(fn, "__qualname__", repr(fn))
+
+    def dumps(what: str, value: Any) -> None:
+        try:
+            pickle.dumps(value)
+        except Exception as exc:  # noqa: BLE001 - PicklingError, TypeError, AttributeError...
+            raise RuntimeError(f"GPU function {name}: its {what} cannot cross ZeroGPU's process boundary "
+                               f"(pickle: {type(exc).__name__}: {exc})") from exc
+
+    def check_args(args: tuple, kwargs: dict) -> None:
+        for i, arg in enumerate(args):
+            dumps(f"argument {i + 1} ({type(arg).__name__})", arg)
+        for key, arg in kwargs.items():
+            dumps(f"argument {key!r} ({type(arg).__name__})", arg)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args: Any, **kwargs: Any) -> Any:
+            check_args(args, kwargs)
+            for item in fn(*args, **kwargs):
+                dumps(f"yielded value ({type(item).__name__})", item)
+                yield item
+        return gen
+
+    @functools.wraps(fn)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        check_args(args, kwargs)
+        result = fn(*args, **kwargs)
+        dumps(f"result ({type(result).__name__})", result)
+        return result
+    return plain
 
 
 def estimate_duration(units: int, *, per_unit_s: float, base_s: float = 5.0, cap_s: int = 90) -> int:
