@@ -135,7 +135,7 @@ def sentence_spans(text: str) -> list[Span]:
     for p_start, p_end in paragraph_spans(text):
         pos = p_start
         for m in _SENT_END.finditer(text, p_start, p_end):
-            if m.group().strip() and _ABBREV.search(text[max(pos, m.start() - 6):m.start()]):
+            if "\n" not in m.group() and _ABBREV.search(text[max(pos, m.start() - 6):m.start()]):
                 continue  # "Dr. Thorne", "e.g. this", "J. Nolan": not the end of a sentence
             cut = m.start() + len(m.group()) - len(m.group().lstrip("\"')]"))
             span = _trimmed(text, pos, cut if m.group()[:1] in "\"')]" else m.start())
