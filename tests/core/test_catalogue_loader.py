@@ -100,3 +100,35 @@ def test_offline_chat_and_embedding_models_load_and_are_shared():
     assert abs(float(a @ b) - 0.7553) < 0.01  # MODELS.md check value
     import os
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_hub_code_path_with_tiny_models_built_from_configs(tmp_path):
+    """The hub branch of the loader (what Spaces run), exercised with local stand-ins for Hub ids."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from core.assets import asset_dir
+    from core.generation import LocalBackend, SamplingParams
+
+    smol = loader.smollm2_folder()
+    tiny = tmp_path / "tiny-llama"
+    config = LlamaConfig(vocab_size=49152, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(tiny)
+    from transformers import AutoTokenizer
+    AutoTokenizer.from_pretrained(smol).save_pretrained(tiny)  # a real chat template
+    catalogue.register(
+        catalogue.ModelEntry("test-hub-chat", "chat", "causal-lm", str(tiny), "main", None, 1, "MIT", 1),
+        catalogue.ModelEntry("test-hub-embed", "sentence-embedding", "sentence-transformer",
+                             str(asset_dir("minilm")), "main", None, 1, "MIT", 1))
+    with override_settings(mode="hub"):
+        lm = loader.load("test-hub-chat")
+        assert lm.source == str(tiny) and lm.context_window == 256
+        backend = LocalBackend("test-hub-chat")
+        assert "<|im_start|>user" in backend.render_prompt([{"role": "user", "content": "hi"}])
+        out = backend.generate([{"role": "user", "content": "hi"}], SamplingParams(greedy=True, max_new_tokens=5))
+        assert isinstance(out, str)
+        assert loader.load("test-hub-embed").encode(["x"]).shape == (1, 384)
+        with pytest.raises(ModelUnavailable, match="not available on the Hub"):
+            loader.load("efficientnet-lite0")
