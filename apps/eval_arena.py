@@ -55,6 +55,12 @@ def _side_md(title: str, side: Any, streaming: bool) -> str:
     return head + esc(body) + cursor + timing
 
 
+def _frame(rows: list[list[Any]], headers: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=headers)
+
+
 def _kpis(counts: dict[str, int], room: str) -> str:
     last = counts.get("last_vote_at") or 0
     ago = f"{int(time.time() - last)} s ago" if last else "—"
@@ -77,7 +83,7 @@ def build(arena: Any = None) -> gr.Blocks:
             state["arena"] = get_arena()
         return state["arena"]
 
-    def contestant_choices() -> list[tuple[str, str]]:
+    def contestant_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         try:
             if state["arena"] is not None:
                 cs = state["arena"].contestants
@@ -85,11 +91,11 @@ def build(arena: Any = None) -> gr.Blocks:
                 from core.arena.contestants import load_contestants
 
                 cs = load_contestants()
-            return [(c.label, c.id) for c in cs]
+            return [(c.label, c.id) for c in cs if c.battles], [(c.label, c.id) for c in cs]
         except LabError:
-            return []
+            return [], []
 
-    choices = contestant_choices()
+    choices, judge_choices = contestant_choices()
     vote_off = [gr.update(interactive=False)] * 4
 
     # ---------------------------------------------------------------- handlers
@@ -156,8 +162,8 @@ def build(arena: Any = None) -> gr.Blocks:
                            k=float(k), rounds=300)
         rows = [[r.rank, r.label, round(r.bt), f"{r.lower:.0f} – {r.upper:.0f}", round(r.elo), r.votes,
                  f"{r.win_rate:.0%}"] for r in board.rows]
-        table = gr.Dataframe(value=rows or None, headers=["rank", "contestant", "Bradley–Terry", "95% CI",
-                                                          f"online Elo (K={k:g})", "battles", "win rate"])
+        table = _frame(rows, ["rank", "contestant", "Bradley–Terry", "95% CI", f"online Elo (K={k:g})", "battles",
+                              "win rate"])
         note = (f"{board.n_votes} votes counted in room <b>{esc(room or 'public')}</b>"
                 f"{f', {board.n_excluded} flagged votes excluded (the answer named its own model)' if board.n_excluded else ''}. ")
         if length_control and board.length_coef is not None:
@@ -188,7 +194,7 @@ def build(arena: Any = None) -> gr.Blocks:
             _, counts_m = R.win_matrix(a, b, y, len(models))
             for rank, i in enumerate(sorted(range(len(models)), key=lambda i: -elo[i]), 1):
                 rows.append([rank, arena_.label(models[i]), round(float(elo[i])), int(counts_m[i].sum())])
-        return _kpis(counts, room_), gr.Dataframe(value=rows or None, headers=["rank", "contestant", "Elo (K=4)", "battles"])
+        return _kpis(counts, room_), _frame(rows, ["rank", "contestant", "Elo (K=4)", "battles"])
 
     def run_judge(judge_id: str, room: str, n: float, progress: gr.Progress = gr.Progress()) -> tuple:
         from core.arena.judge import agreement, judge_pair
@@ -219,8 +225,7 @@ def build(arena: Any = None) -> gr.Blocks:
                 f'gives the same verdict in both orders. Inconsistent verdicts count as ties (MT-Bench).</div>')
         table = [[r["battle_id"][:8], arena_.label(r["judge"]), r["verdict_ab"], r["verdict_ba"], r["final"],
                   r["human"] or "—"] for r in rows_all[-50:]]
-        return html, gr.Dataframe(value=table or None, headers=["battle", "judge", "A|B order", "B|A order (mapped)",
-                                                                "judge final", "human vote"])
+        return html, _frame(table, ["battle", "judge", "A|B order", "B|A order (mapped)", "judge final", "human vote"])
 
     def export(room: str, kind: str) -> str:
         from core.arena import export as ex
@@ -313,7 +318,8 @@ def build(arena: Any = None) -> gr.Blocks:
                     "intervals. Overlapping intervals mean the order is not settled yet.", elem_classes="lab-note")
             with gr.Tab("🧑‍⚖️ LLM judge", id="arena-judge"):
                 with gr.Row():
-                    judge_pick = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Judge model")
+                    judge_pick = gr.Dropdown(judge_choices, value=judge_choices[-1][1] if judge_choices else None,
+                                             label="Judge model")
                     judge_n = gr.Slider(1, 30, value=5, step=1, label="Battles to judge (most recent first)")
                     judge_go = gr.Button("Judge in both orders", variant="primary")
                 judge_html = gr.HTML()

@@ -80,8 +80,9 @@ class Arena:
                  sink: Any = None, max_new_tokens: int = 192, votes_per_minute: int = 20,
                  battles_per_minute: int = 10, seed: int | None = None) -> None:
         self.contestants = list(contestants) if contestants is not None else load_contestants()
-        if len(self.contestants) < 2:
-            raise LabError("The arena needs at least two contestants.")
+        self.pool = [c for c in self.contestants if c.battles]
+        if len(self.pool) < 2:
+            raise LabError("The arena needs at least two contestants that take part in battles.")
         self.by_id = {c.id: c for c in self.contestants}
         self.store = store or get_store()
         self.sink = sink
@@ -95,7 +96,7 @@ class Arena:
     def pick_pair(self) -> tuple[Contestant, Contestant]:
         """Two different contestants, uniformly at random, in random left/right order."""
         with self._rng_lock:
-            a, b = self._rng.sample(self.contestants, 2)
+            a, b = self._rng.sample(self.pool, 2)
         return a, b
 
     def contestant(self, cid: str) -> Contestant:

@@ -37,6 +37,7 @@ class Contestant:
     api_key: str = field(default="", repr=False)
     offline: bool = False
     identity: tuple[str, ...] = ()
+    battles: bool = True  # False: only offered as an LLM judge, never drawn into battles
 
     def make_backend(self) -> Any:
         from core.generation import LocalBackend, OpenAIBackend
@@ -105,7 +106,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None,
             model=_expand(item.get("model", ""), env), system_prompt=item.get("system_prompt") or None,
             sampling=dict(item.get("sampling", {})), base_url=_expand(item.get("base_url", ""), env),
             api_key=_expand(item.get("api_key", ""), env), offline=bool(item.get("offline", False)),
-            identity=tuple(item.get("identity", ())))
+            identity=tuple(item.get("identity", ())), battles=bool(item.get("battles", True)))
         if backend == "openai" and not (c.base_url and c.model):
             continue  # endpoint not configured here
         if offline and not c.offline:
@@ -131,7 +132,7 @@ def load_contestants(config: str | Path | Mapping[str, Any] | None = None) -> li
         except (OSError, json.JSONDecodeError) as exc:
             raise LabError(f"Could not read the arena configuration {config}: {exc}") from None
     contestants = parse_config(config)
-    if len(contestants) < 2:
+    if sum(c.battles for c in contestants) < 2:
         raise LabError("The arena needs at least two contestants available in this mode.")
     return contestants
 
