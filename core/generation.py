@@ -248,6 +248,7 @@ class OpenAIBackend:
         try:
             chunks = client.chat.completions.create(model=self.model, messages=self._messages(messages),
                                                     stream=True, **self._request(params), **extra)
+            finished = False  # servers end a complete stream with a finish_reason ("stop", "length"…)
             for chunk in chunks:
                 if stop is not None and stop.is_set():
                     chunks.close()
@@ -255,10 +256,15 @@ class OpenAIBackend:
                 choices = getattr(chunk, "choices", None) or []
                 if not choices:
                     continue
+                finished = finished or bool(getattr(choices[0], "finish_reason", None))
                 delta = getattr(choices[0], "delta", None)
                 text = getattr(delta, "content", None) if delta is not None else None
                 if text:
                     yield text
+            else:
+                if not finished:
+                    raise BackendError(f"The server at {self.base_url} closed the stream before the answer was "
+                                       "finished (connection dropped); the text so far is incomplete.")
         except LabError:
             raise
         except Exception as exc:  # noqa: BLE001 - mapped to one clear message

@@ -84,6 +84,10 @@ class FakeOpenAI:
                         b"data: " + json.dumps(chunk).encode() + b"\n\n"
                     self.wfile.write(data)
                     self.wfile.flush()
+                if outer.mode != "garbage":  # a complete stream ends with a finish_reason, as real servers do
+                    last = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
+                            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                    self.wfile.write(b"data: " + json.dumps(last).encode() + b"\n\n")
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
