@@ -103,6 +103,7 @@ def _local_stream(model_name: str, prompt: str, params: SamplingParams,
 
     from core.loader import load
 
+    stop = stop if stop is not None else threading.Event()  # closing this generator stops generate()
     lm = load(model_name)
     tok = lm.tokenizer
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(lm.model.device)
@@ -188,7 +189,16 @@ class LocalBackend:
         if n_prompt > get_settings().limits.prompt_tokens:
             raise LabError(f"The prompt has {n_prompt:,} tokens; the lab's limit is "
                            f"{get_settings().limits.prompt_tokens:,} (LLM_LAB_PROMPT_TOKENS).")
-        yield from _local_stream(self.model_name, prompt, params, logits_processors, stop)
+        # ``stop`` stays in this process: a threading.Event cannot be pickled into ZeroGPU's worker.
+        # Breaking out closes the GPU generator, which stops generate() there (its own event).
+        pieces = _local_stream(self.model_name, prompt, params, logits_processors, None)
+        try:
+            for piece in pieces:
+                yield piece
+                if stop is not None and stop.is_set():
+                    break
+        finally:
+            pieces.close()
 
     def generate(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(), **kw: Any) -> str:
         return "".join(self.stream(messages, params, **kw))
