@@ -1,0 +1,326 @@
+"""Every present app builds into a self-contained ZeroGPU Space folder that starts and answers.
+
+For each app present in the tree (collected from the registry when pytest starts, so apps that land
+later are picked up): build its Space into a temp dir, start ``python app.py`` there in a clean
+environment (the repository NOT on sys.path, ``HF_HUB_OFFLINE=1``, offline mode, a free loopback
+port), call a cheap API endpoint with gradio_client and check the answer; check the README front
+matter parses as YAML with the keys Spaces need; check ``spaces.deploy --dry-run`` lists exactly the
+built files without touching the network. The Space processes also run with
+``LLM_LAB_GPU_PICKLE_CHECK=1``, so a GPU function whose arguments could not cross ZeroGPU's process
+boundary fails here rather than on the Space.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from apps import APPS
+from spaces import build as space_build
+from spaces import deploy as space_deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_APP = Path(__file__).with_name("sample_app.py")
+START_TIMEOUT_S = 150
+SUPPORTED_TORCH = {"2.8.0", "2.9.1", "2.10.0", "2.11.0"}
+COLORS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
+REQUIRED_KEYS = {"title", "emoji", "colorFrom", "colorTo", "sdk", "sdk_version", "python_version",
+                 "app_file", "short_description", "license"}
+
+
+def present_apps() -> list[str]:
+    """Slugs of the apps present now: ``apps.available_apps()``; if one app is broken, every app
+    whose module file exists (the broken one then fails its own tests instead of hiding the rest)."""
+    from apps import available_apps
+
+    try:
+        return [info.slug for info, _ in available_apps()]
+    except Exception:  # noqa: BLE001
+        return space_build.present_slugs()
+
+
+PRESENT = present_apps()
+
+
+# --------------------------------------------------------------------------------------------
+# one cheap call per app: (api_name, args, check(result) -> None); None = only page + API info
+# --------------------------------------------------------------------------------------------
+
+def _check_prompts_render(result: Any) -> None:
+    text = str(result)
+    assert "Name three primes" in text, text[:300]
+
+
+def _check_rag_chunks(result: Any) -> None:
+    assert result, result
+
+
+def _check_topics_load(result: Any) -> None:
+    assert result, result
+
+
+APP_CALLS: dict[str, tuple[str, tuple[Any, ...], Callable[[Any], None]]] = {}
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures: build every present app once, start all Space processes at once
+# --------------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _clean_env(port: int, data_dir: Path) -> dict[str, str]:
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LLM_LAB_CACHE")
+           if key in os.environ}
+    env.update({
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+        "LLM_LAB_MODE": "offline", "LLM_LAB_DATA": str(data_dir), "LLM_LAB_GPU_PICKLE_CHECK": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+        "PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
+    })
+    return env
+
+
+@dataclass
+class Space:
+    slug: str
+    folder: Path
+    files: list[str]
+    plan: Any
+    url: str = ""
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+    error: str = ""
+
+    def wait(self) -> str:
+        """The Space's URL once it answers (fails the test with its log if it never does)."""
+        if self.error:
+            pytest.fail(f"{self.slug}: {self.error}")
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"{self.slug} Space exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/gradio_api/info", timeout=5) as response:
+                    if response.status == 200:
+                        return self.url
+            except OSError:
+                time.sleep(0.5)
+        pytest.fail(f"{self.slug} Space did not answer within {START_TIMEOUT_S}s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log and self.log.exists() else ""
+
+
+def _start(space: Space, workdir: Path) -> None:
+    port = _free_port()
+    data_dir = workdir / f"data-{space.slug}"
+    data_dir.mkdir(exist_ok=True)
+    space.log = workdir / f"{space.slug}.log"
+    space.url = f"http://127.0.0.1:{port}"
+    space.process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=space.folder, env=_clean_env(port, data_dir),
+        stdout=space.log.open("w"), stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def spaces_built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Space]:
+    """Every present app built (in this process) and started (all at once, in subprocesses)."""
+    workdir = tmp_path_factory.mktemp("spaces")
+    built: dict[str, Space] = {}
+    for slug in PRESENT:
+        folder = workdir / slug
+        try:
+            plan, files = space_build.build_space(slug, folder)
+        except Exception as exc:  # noqa: BLE001 - reported by this app's tests only
+            built[slug] = Space(slug, folder, [], None, error=f"build failed: {type(exc).__name__}: {exc}")
+            continue
+        built[slug] = Space(slug, folder, files, plan)
+    for space in built.values():
+        if not space.error:
+            _start(space, workdir)
+    yield built
+    for space in built.values():
+        if space.process is not None and space.process.poll() is None:
+            space.process.terminate()
+    for space in built.values():
+        if space.process is not None:
+            try:
+                space.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                space.process.kill()
+
+
+def _space(spaces_built: dict[str, Space], slug: str) -> Space:
+    space = spaces_built[slug]
+    if space.error:
+        pytest.fail(f"{slug}: {space.error}")
+    return space
+
+
+def _front_matter(readme: str) -> dict[str, Any]:
+    assert readme.startswith("---\n"), "README.md must start with YAML front matter"
+    block = readme.split("---\n", 2)[1]
+    return yaml.safe_load(block)
+
+
+# --------------------------------------------------------------------------------------------
+# per app
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("slug", PRESENT)
+def test_space_folder_is_self_contained(spaces_built: dict[str, Space], slug: str) -> None:
+    space = _space(spaces_built, slug)
+    files = set(space.files)
+    info = next(a for a in APPS if a.slug == slug)
+    module_file = str(space_build.module_path(info.module).relative_to(ROOT))  # type: ignore[union-attr]
+    assert {"app.py", "README.md", "requirements.txt", "apps/__init__.py", "apps/ui.py", module_file} <= files
+    assert not any(f.startswith(("spaces/", "tests/", "bench/", "docs/")) for f in files), files
+    other_apps = {str(space_build.module_path(a.module).relative_to(ROOT)) for a in APPS
+                  if a.slug != slug and space_build.module_path(a.module) is not None}
+    assert not files & other_apps, f"other apps bundled: {files & other_apps}"
+    for rel in files:  # every bundled module comes from the repo unchanged and parses on Python 3.10
+        if rel.endswith(".py") and rel != "app.py" and (ROOT / rel).exists():
+            assert (space.folder / rel).read_bytes() == (ROOT / rel).read_bytes()
+            ast.parse((space.folder / rel).read_text(encoding="utf-8"), feature_version=(3, 10))
+    app_py = (space.folder / "app.py").read_text(encoding="utf-8")
+    imports = [node for node in ast.parse(app_py).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    first = next(n for n in imports if not (isinstance(n, ast.Import) and n.names[0].name == "os"))
+    assert isinstance(first, ast.Import) and first.names[0].name == "spaces", "app.py must import spaces first"
+    assert "demo.launch(**launch_kwargs(CSS))" in app_py and "configure_queue(" in app_py
+    requirements = [r.strip() for r in (space.folder / "requirements.txt").read_text().splitlines()
+                    if r.strip() and not r.startswith("#")]
+    names = {r.split("==")[0].split("<")[0].split("[")[0].lower() for r in requirements}
+    assert not names & {"gradio", "spaces", "gradio-client"}, requirements
+    for req in requirements:
+        if req.split("==")[0] == "torch":
+            assert req == "torch" or req.split("==")[1] in SUPPORTED_TORCH, req
+    assert space.plan.gpu_functions, "ZeroGPU refuses a Space without a @spaces.GPU function"
+
+
+@pytest.mark.parametrize("slug", PRESENT)
+def test_front_matter_parses_with_required_keys(spaces_built: dict[str, Space], slug: str) -> None:
+    space = _space(spaces_built, slug)
+    meta = _front_matter((space.folder / "README.md").read_text(encoding="utf-8"))
+    assert REQUIRED_KEYS <= meta.keys(), REQUIRED_KEYS - meta.keys()
+    assert meta["sdk"] == "gradio" and str(meta["sdk_version"]) == space_build.SDK_VERSION
+    assert str(meta["python_version"]) in {"3.10", "3.12"} and meta["app_file"] == "app.py"
+    assert 0 < len(meta["short_description"]) <= 60
+    assert len(meta["title"]) <= 100 and meta["colorFrom"] in COLORS and meta["colorTo"] in COLORS
+    from core import catalogue
+
+    hub_ids = {e.hub_id for e in catalogue.entries() if e.hub_id}
+    models = meta.get("models", [])
+    assert all(m in hub_ids for m in models), models
+    assert models == space.plan.hub_models
+
+
+@pytest.mark.parametrize("slug", PRESENT)
+def test_deploy_dry_run_lists_exactly_the_built_files(spaces_built: dict[str, Space], slug: str,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    space = _space(spaces_built, slug)
+
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("--dry-run tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    capsys.readouterr()
+    assert space_deploy.main([slug, "--repo-id", "lab-test/space", "--dry-run"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed == space.files
+
+
+@pytest.mark.parametrize("slug", PRESENT)
+def test_space_starts_alone_and_answers(spaces_built: dict[str, Space], slug: str) -> None:
+    from gradio_client import Client
+
+    space = _space(spaces_built, slug)
+    url = space.wait()
+    with urllib.request.urlopen(url + "/", timeout=30) as response:
+        page = response.read().decode("utf-8", errors="replace")
+    assert response.status == 200 and "<html" in page.lower()
+    client = Client(url, verbose=False, download_files=False)
+    info = client.predict(api_name=f"/{slug}_space_info")
+    assert info["app"] == slug and info["mode"] == "offline" and info["zero_gpu"] is False
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert any(name.startswith(f"/{slug}_") and name != f"/{slug}_space_info" for name in endpoints), \
+        f"{slug} exposes no /{slug}_* endpoint: {sorted(endpoints)}"
+    if space.plan.gpu_extra:
+        rows = client.predict("The bank raised interest rates, so we sat on the river bank.",
+                              api_name=f"/{slug}_space_gpu_embeddings")["data"]
+        tokens = [row[1] for row in rows]
+        assert tokens.count("bank") == 2 and all(-1.0 <= row[2] <= 1.0 for row in rows), rows
+    call = APP_CALLS.get(slug)
+    if call is not None and f"/{call[0]}" in endpoints:
+        api_name, args, check = call
+        check(client.predict(*args, api_name=f"/{api_name}"))
+
+
+# --------------------------------------------------------------------------------------------
+# the builder itself, on a stand-in app (runs even before any app has landed)
+# --------------------------------------------------------------------------------------------
+
+def test_builder_on_a_stand_in_cpu_only_app(tmp_path: Path) -> None:
+    """A scratch copy of the foundation plus a CPU-only stand-in app: the Space gets the GPU panel."""
+    repo = tmp_path / "repo"
+    (repo / "apps").mkdir(parents=True)
+    shutil.copytree(ROOT / "core", repo / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "spaces", repo / "spaces", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("__init__.py", "ui.py"):
+        shutil.copy2(ROOT / "apps" / name, repo / "apps" / name)
+    shutil.copy2(ROOT / "requirements.txt", repo / "requirements.txt")
+    shutil.copy2(SAMPLE_APP, repo / "apps" / "tokenizer_arena.py")
+    out = tmp_path / "space"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-m", "spaces.build", "tokenizers", "--out", str(out)], cwd=repo,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    files = space_build.space_files(out)
+    assert "space_gpu.py" in files and "apps/tokenizer_arena.py" in files
+    assert not any(f.startswith(("spaces/", "core/vision", "core/rag", "core/topics")) for f in files), files
+    app_py = (out / "app.py").read_text()
+    assert "import space_gpu" in app_py and "space_gpu.panel(SLUG)" in app_py
+    meta = _front_matter((out / "README.md").read_text())
+    assert meta["models"] == ["sentence-transformers/all-MiniLM-L6-v2"]
+    requirements = (out / "requirements.txt").read_text().split()
+    assert "torch" in requirements and any(r.startswith("sentence-transformers==") for r in requirements)
+    # building again over a built Space is fine; over a folder that is not a Space is refused
+    again = subprocess.run([sys.executable, "-m", "spaces.build", "tokenizers", "--out", str(repo / "core")],
+                           cwd=repo, env=env, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 1 and "refusing to overwrite" in again.stderr
+    assert (repo / "core" / "gpu.py").exists()
+
+
+def test_scan_finds_gpu_functions_imports_and_catalogue_names(tmp_path: Path) -> None:
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "import numpy as np\nfrom core.gpu import gpu_task\nfrom core import catalogue\n"
+        "@gpu_task(duration=5)\ndef heavy(x):\n    import torch\n    return x\n"
+        "def pick():\n    from sklearn.linear_model import LogisticRegression\n"
+        "    return catalogue.entries('chat'), catalogue.get('embed-minilm')\n"
+        "catalogue.register(catalogue.ModelEntry('mine', 't', 'l', 'org/mine', 'main', None, 1, 'MIT', 2))\n")
+    scan = space_build.scan_module("core.fake", source)
+    assert scan.gpu_functions == {"heavy"}
+    assert {"numpy", "torch", "sklearn"} <= scan.third_party
+    assert {"core", "core.gpu", "core.catalogue"} <= scan.local
+    assert scan.registered == {"mine"} and scan.entry_tasks == {"chat"} and "embed-minilm" in scan.strings
+    reqs = space_build.requirements_for({"numpy", "torch", "sklearn", "gradio", "os", "PIL"})
+    assert "torch" in reqs and any(r.startswith("scikit-learn") for r in reqs)
+    assert any(r.startswith("pillow") for r in reqs) and not any(r.startswith("gradio") for r in reqs)
