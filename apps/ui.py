@@ -103,6 +103,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     message (logged with its traceback server-side), so users never see a stack trace."""
 
     def _convert(exc: BaseException) -> gr.Error:
+        if core.gpu.is_zero_gpu_error(exc):  # ZeroGPU quota / no GPU: say what it means, not its jargon
+            return gr.Error(core.gpu.friendly_gpu_message(exc), title="GPU unavailable", print_exception=False)
         if isinstance(exc, gr.Error):
             return exc
         if isinstance(exc, LabError):

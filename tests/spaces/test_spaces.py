@@ -302,9 +302,10 @@ def test_builder_on_a_stand_in_cpu_only_app(tmp_path: Path) -> None:
     requirements = (out / "requirements.txt").read_text().split()
     assert "torch" in requirements and any(r.startswith("sentence-transformers==") for r in requirements)
     # building again over a built Space is fine; over a folder that is not a Space is refused
-    again = subprocess.run([sys.executable, "-m", "spaces.build", "tokenizers", "--out", str(repo / "core")],
-                           cwd=repo, env=env, capture_output=True, text=True, timeout=240)
-    assert again.returncode == 1 and "refusing to overwrite" in again.stderr
+    space_build._safe_out(out)
+    assert not out.exists()
+    with pytest.raises(space_build.BuildError, match="refusing to overwrite"):
+        space_build._safe_out(repo / "core")
     assert (repo / "core" / "gpu.py").exists()
 
 
@@ -324,3 +325,30 @@ def test_scan_finds_gpu_functions_imports_and_catalogue_names(tmp_path: Path) ->
     reqs = space_build.requirements_for({"numpy", "torch", "sklearn", "gradio", "os", "PIL"})
     assert "torch" in reqs and any(r.startswith("scikit-learn") for r in reqs)
     assert any(r.startswith("pillow") for r in reqs) and not any(r.startswith("gradio") for r in reqs)
+
+
+def test_zero_gpu_errors_reach_visitors_as_a_friendly_message() -> None:
+    """Every app handler is wrapped in ``user_errors``: ZeroGPU's quota errors become one sentence
+    about the shared quota (no 'ZeroGPU worker' jargon); the app's own gr.Errors pass unchanged."""
+    import gradio as gr
+
+    from apps.ui import user_errors
+
+    @user_errors
+    def out_of_quota() -> None:
+        raise gr.Error("You have exceeded your free ZeroGPU quota (90s requested vs. 10s left).",
+                       title="ZeroGPU quota exceeded")
+
+    @user_errors
+    def streaming() -> Any:
+        yield "partial"
+        raise gr.Error("No GPU was available after 60s", title="ZeroGPU queue timeout")
+
+    with pytest.raises(gr.Error) as caught:
+        out_of_quota()
+    assert caught.value.title == "GPU unavailable" and "sign in on huggingface.co" in caught.value.message
+    with pytest.raises(gr.Error) as caught:
+        list(streaming())
+    assert "queue timeout" in caught.value.message
+    with pytest.raises(gr.Error, match="plain app error"):
+        user_errors(lambda: (_ for _ in ()).throw(gr.Error("plain app error")))()
