@@ -138,7 +138,8 @@ def run_view(builtins: Any, files: Any, webcam: Any) -> tuple[list, str]:
     gallery = [(result.original, f"original · {w}×{h}")]
     steps = []
     for title, view in result.views:
-        gallery.append((view.image, f"{title} · tensor {list(view.shape)}"))
+        short = title.split(" (")[0].replace(" input", "")
+        gallery.append((view.image, f"{short} sees {view.image.size[0]}×{view.image.size[1]}"))
         steps.append(f"<li><b>{esc(title)}</b>: " + "; ".join(esc(s) for s in view.steps) +
                      f" → tensor {esc(list(view.shape))}, values {view.value_range[0]:.2f} … {view.value_range[1]:.2f}</li>")
     notes = "".join(f"<li>{esc(n)}</li>" for n in result.notes)
@@ -200,9 +201,9 @@ def build() -> gr.Blocks:
                                             elem_id="vision-builtins")
                 files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
                                 label="Upload images (PNG, JPEG, WebP, GIF, TIFF…)", elem_id="vision-files")
-                webcam = gr.Image(sources=["webcam"], type="filepath", label="Webcam", height=200,
+                webcam = gr.Image(sources=["webcam"], type="filepath", label="Webcam", height=160,
                                   elem_id="vision-webcam")
-                gallery = gr.Gallery(label="Images in this request", columns=3, height=240, object_fit="cover",
+                gallery = gr.Gallery(label="Images in this request", columns=3, height=200, object_fit="contain",
                                      allow_preview=False, elem_id="vision-gallery")
                 input_notes = gr.HTML()
             with gr.Column(scale=3):

@@ -92,6 +92,7 @@ ASSETS: tuple[Asset, ...] = (
 PREPARE_STEPS: tuple[str, ...] = (
     "core.loader:prepare_offline_models",
     "core.tokenization.registry:prepare_tokenizers",
+    "core.vision.offline:prepare_class_embeddings",
 )
 
 

@@ -20,7 +20,7 @@ from core.errors import ModelUnavailable
 WEIGHTS = "efficientnet-lite0-57934424.pth"
 CLASS_EMB_CACHE = "vision-imagenet-minilm-v1.npz"
 TOP_K = 10  # ImageNet classes that represent an image
-LABEL_SCALE = 25.0  # softmax temperature for label scores (cosine units → probabilities)
+LABEL_SCALE = 10.0  # softmax temperature for label scores (cosine units → probabilities)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,31 @@
+"""Browser test: upload a photo, score labels, look at the chart (offline mode)."""
+from __future__ import annotations
+
+import pytest
+
+from apps.multimodal_captioner import CSS, build
+from core.vision.images import builtin_path
+from tests.conftest import screenshot
+
+
+@pytest.mark.browser
+def test_upload_and_chart(launch, page) -> None:
+    _, url = launch(build(), CSS)
+    page.goto(url)
+    page.get_by_text("Offline mode: no package ships CLIP or BLIP weights").wait_for(timeout=30_000)
+    # keep only the uploaded photo: untick the default built-ins
+    for name in ("Chelsea the cat", "Coffee cup"):
+        page.locator("#vision-builtins").get_by_label(name).uncheck()
+    page.locator("#vision-files input[type=file]").set_input_files(str(builtin_path("cat")))
+    page.locator("#vision-gallery").get_by_text("cat.png · 451×300").wait_for(timeout=30_000)
+    page.locator("#vision-label-btn").click()
+    page.locator("#vision-label-plot .js-plotly-plot").wait_for(timeout=120_000)
+    page.locator("#vision-label-info").get_by_text("offline proxy — not CLIP").wait_for(timeout=10_000)
+    bars = page.locator("#vision-label-plot text.bartext").all_text_contents()
+    assert bars and any(t.endswith("%") for t in bars)
+    assert page.locator("#vision-label-plot").get_by_text("a photo of a {}").count() >= 1
+    screenshot(page, "vision-labels")
+    page.get_by_role("tab", name="What the model sees").click()
+    page.locator("#vision-view-btn").click()
+    page.locator("#vision-view-gallery img").nth(2).wait_for(timeout=60_000)
+    screenshot(page, "vision-view", full_page=False)
