@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps import AppInfo, available_apps
-from apps.ui import BOOK, esc, header
+from apps.ui import BOOK, esc, header, place
 
 
 def _card(app: AppInfo) -> str:
@@ -34,7 +34,7 @@ def build_lab() -> tuple[gr.Blocks, str]:
                                            api_visibility="private", queue=False)
             for app, module in apps:
                 with gr.Tab(f"{app.emoji} {app.title}", id=app.slug, elem_id=f"tab-{app.slug}"):
-                    module.build().render()
+                    place(module.build())
         with gr.Row(visible=False):
             info_btn = gr.Button("info")
             info_out = gr.JSON()

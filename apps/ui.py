@@ -168,6 +168,17 @@ def serve(blocks: gr.Blocks, css: str = "", argv: Sequence[str] | None = None, d
                                    **launch_kwargs(css))
 
 
+def place(blocks: gr.Blocks) -> gr.Blocks:
+    """Put an app's Blocks into the current layout exactly once.
+
+    A Blocks created inside another's ``with`` is already placed there when its own ``with`` closes;
+    calling ``.render()`` on it again would duplicate every component (same ids twice in the page).
+    """
+    if getattr(blocks, "parent", None) is None:
+        blocks.render()
+    return blocks
+
+
 def standalone(build: Callable[[], gr.Blocks], slug: str, css: str = "") -> gr.Blocks:
     """Wrap one app in the lab's chrome so it can run alone (``python -m apps.<name>``, a Space)."""
     from apps import info
@@ -175,7 +186,7 @@ def standalone(build: Callable[[], gr.Blocks], slug: str, css: str = "") -> gr.B
     app = info(slug)
     with gr.Blocks(title=f"{app.title} · LLM Lab") as demo:
         header(f"{app.emoji} {app.title}", f"LLM Lab · {BOOK}")
-        build().render()
+        place(build())
         gr.HTML(f'<div class="lab-footer">LLM Lab — {esc(BOOK)}</div>')
     demo.lab_css = BASE_CSS + css  # type: ignore[attr-defined]
     return demo
