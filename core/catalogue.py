@@ -63,44 +63,47 @@ def entries(task: str | None = None) -> list[ModelEntry]:
     return [e for e in _ENTRIES.values() if task is None or e.task == task]
 
 
+# Pinned Hub revisions: commit SHAs of each model repo as recorded in public Hugging Face cache
+# snapshot paths (spaces/README.md). Phi-3-mini, BLIP-2 and the Twitter-RoBERTa sentiment model stay
+# on "main": public records disagree on their current commit.
 MINILM = "all-MiniLM-L6-v2 (offline)"
 SMOL = "SmolLM2-135M-Instruct (offline)"
 
 register(
     # --- sentence embeddings (ch. 2, 4, 5, 8) ----------------------------------------------
     ModelEntry("embed-minilm", "sentence-embedding", "sentence-transformer",
-               "sentence-transformers/all-MiniLM-L6-v2", "main", "minilm", 90, "Apache-2.0", 10,
+               "sentence-transformers/all-MiniLM-L6-v2", "c9745ed1d9f207416be6d2e6f8de32d1f16199bf", "minilm", 90, "Apache-2.0", 10,
                label="all-MiniLM-L6-v2", offline_label=MINILM),
     ModelEntry("embed-mpnet", "sentence-embedding", "sentence-transformer",
-               "sentence-transformers/all-mpnet-base-v2", "main", "minilm", 420, "Apache-2.0", 4,
+               "sentence-transformers/all-mpnet-base-v2", "e8c3b32edf5434bc2275fc9bab85f82640a19130", "minilm", 420, "Apache-2.0", 4,
                label="all-mpnet-base-v2", offline_label=MINILM),
     ModelEntry("embed-gte-small", "sentence-embedding", "sentence-transformer",
-               "thenlper/gte-small", "main", "minilm", 130, "MIT", 5,
+               "thenlper/gte-small", "17e1f347d17fe144873b1201da91788898c639cd", "minilm", 130, "MIT", 5,
                label="gte-small", offline_label=MINILM),
     ModelEntry("embed-bge-small", "sentence-embedding", "sentence-transformer",
-               "BAAI/bge-small-en-v1.5", "main", "minilm", 130, "MIT", 8,
+               "BAAI/bge-small-en-v1.5", "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a", "minilm", 130, "MIT", 8,
                label="bge-small-en-v1.5", offline_label=MINILM),
     # --- chat / generation (ch. 1, 3, 6, 7, 8, 12) -------------------------------------------
     ModelEntry("chat-phi3-mini", "chat", "causal-lm",
                "microsoft/Phi-3-mini-4k-instruct", "main", "smollm2", 7_700, "MIT", 6,
                label="Phi-3-mini-4k-instruct", offline_label=SMOL),
     ModelEntry("chat-qwen2.5-0.5b", "chat", "causal-lm",
-               "Qwen/Qwen2.5-0.5B-Instruct", "main", "smollm2", 1_000, "Apache-2.0", 6,
+               "Qwen/Qwen2.5-0.5B-Instruct", "7ae557604adf67be50417f59c2c2f167def9a775", "smollm2", 1_000, "Apache-2.0", 6,
                label="Qwen2.5-0.5B-Instruct", offline_label=SMOL),
     ModelEntry("chat-qwen2.5-1.5b", "chat", "causal-lm",
-               "Qwen/Qwen2.5-1.5B-Instruct", "main", "smollm2", 3_100, "Apache-2.0", 6,
+               "Qwen/Qwen2.5-1.5B-Instruct", "989aa7980e4cf806f80c7fef2b1adb7bc71aa306", "smollm2", 3_100, "Apache-2.0", 6,
                label="Qwen2.5-1.5B-Instruct", offline_label=SMOL),
     ModelEntry("chat-tinyllama", "chat", "causal-lm",
-               "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "main", "smollm2", 2_200, "Apache-2.0", 12,
+               "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "fe8a4ea1ffedaf415f4da2f062534de366a451e6", "smollm2", 2_200, "Apache-2.0", 12,
                label="TinyLlama-1.1B-Chat", offline_label=SMOL),
     ModelEntry("chat-smollm2-135m", "chat", "causal-lm",
-               "HuggingFaceTB/SmolLM2-135M-Instruct", "main", "smollm2", 560, "Apache-2.0", 6,
+               "HuggingFaceTB/SmolLM2-135M-Instruct", "12fd25f77366fa6b3b4b768ec3050bf629380bac", "smollm2", 560, "Apache-2.0", 6,
                label="SmolLM2-135M-Instruct", offline_label=SMOL),
     ModelEntry("chat-smollm2-360m", "chat", "causal-lm",
-               "HuggingFaceTB/SmolLM2-360M-Instruct", "main", "smollm2", 1_450, "Apache-2.0", 6,
+               "HuggingFaceTB/SmolLM2-360M-Instruct", "a10cc1512eabd3dde888204e902eca88bddb4951", "smollm2", 1_450, "Apache-2.0", 6,
                label="SmolLM2-360M-Instruct", offline_label=SMOL),
     ModelEntry("text2text-flan-t5-small", "text2text", "seq2seq-lm",
-               "google/flan-t5-small", "main", None, 310, "Apache-2.0", 4,
+               "google/flan-t5-small", "0fc9ddf78a1e988dac52e2dac162b0ede4fd74ab", None, 310, "Apache-2.0", 4,
                label="flan-t5-small", notes="offline: use chat-smollm2-135m instead"),
     # --- classification (ch. 4) ---------------------------------------------------------------
     ModelEntry("sentiment-roberta", "text-classification", "text-classification",
@@ -109,9 +112,9 @@ register(
                notes="offline: the lab fine-tunes its own classifier (Classifier Zoo)"),
     # --- vision (ch. 9) -------------------------------------------------------------------------
     ModelEntry("clip-vit-b32", "zero-shot-image-classification", "clip",
-               "openai/clip-vit-base-patch32", "main", None, 610, "MIT", 9, label="CLIP ViT-B/32"),
+               "openai/clip-vit-base-patch32", "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268", None, 610, "MIT", 9, label="CLIP ViT-B/32"),
     ModelEntry("blip-caption-base", "image-to-text", "blip",
-               "Salesforce/blip-image-captioning-base", "main", None, 990, "BSD-3-Clause", 9,
+               "Salesforce/blip-image-captioning-base", "82a37760796d32b1411fe092ab5d4e227313294b", None, 990, "BSD-3-Clause", 9,
                label="BLIP captioning base"),
     ModelEntry("blip2-opt-2.7b", "image-to-text", "blip2",
                "Salesforce/blip2-opt-2.7b", "main", None, 7_800, "MIT", 9, label="BLIP-2 OPT-2.7b"),
