@@ -107,8 +107,11 @@ def figures(board: Leaderboard) -> tuple[object, object, object, object]:
     wr.update_xaxes(title="opponent", tickangle=-30)
     wr.update_yaxes(title="model", autorange="reversed")
     _layout(wr, "Win rate of row over column (ties count ½)", 420)
-    cnt = go.Figure(go.Heatmap(z=board.counts, x=labels, y=labels, colorscale="Blues",
-                               text=board.counts.astype(int), texttemplate="%{text}",
+    counts = board.counts.astype(float).copy()
+    np.fill_diagonal(counts, np.nan)  # a model never plays itself
+    cnt = go.Figure(go.Heatmap(z=counts, x=labels, y=labels, colorscale="Blues",
+                               text=[["" if np.isnan(v) else f"{v:.0f}" for v in row] for row in counts],
+                               texttemplate="%{text}",
                                hovertemplate="%{y} vs %{x}: %{z:.0f} battles<extra></extra>"))
     cnt.update_xaxes(tickangle=-30)
     cnt.update_yaxes(autorange="reversed")
