@@ -37,7 +37,7 @@ CSS = """
   margin-bottom:.5rem; min-height:3em; }
 """
 
-EXAMPLES = ["How precise was the science in Interstellar?", "How much money did Interstellar make?",
+EXAMPLES = ["how precise was the science", "How much money did Interstellar make?",
             "What went wrong with Hubble's mirror?", "What is the mass of the moon?",
             "Why use overlapping chunks?"]
 MODE_CHOICES = [("No retrieval", "none"), ("BM25 (keywords)", "bm25"), ("Dense (embeddings)", "dense"),
@@ -338,8 +338,10 @@ def evaluate(rows: Any, k: float, state: Session | None, rerank: bool,
     if report.unanswerable:
         note += warn_html(f"{len(report.unanswerable)} question(s) were skipped because their passage is not in "
                           f"the loaded documents: " + "; ".join(report.unanswerable[:5]))
-    return (gr.update(value=report.table(), headers=report.headers()),
-            gr.update(value=detail, headers=["question"] + [f"{s.retriever}: first hit rank" for s in report.scores]),
+    import pandas as pd
+
+    return (pd.DataFrame(report.table(), columns=report.headers()),
+            pd.DataFrame(detail, columns=["question"] + [f"{s.retriever}: first hit rank" for s in report.scores]),
             note)
 
 

@@ -1,0 +1,128 @@
+"""RAG Chat through its API (gradio_client): index, browse, ask with citations, refusals, compare,
+evaluate, clear. One launched app per module; each Client is its own browser session."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GEN = ["Local model", "chat-smollm2-135m", "", "", ""]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from gradio_client import Client
+
+    from apps.rag_chat import CSS, build
+    from apps.ui import configure_queue, launch_kwargs
+    from tests.conftest import free_port
+
+    blocks = build()
+    configure_queue(blocks)
+    blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                  **launch_kwargs(CSS))
+    yield lambda: Client(blocks.local_url, verbose=False, download_files=False)
+    blocks.close()
+
+
+def _pdf(path: Path, pages: list[str]) -> Path:
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    for p in pages:
+        c.drawString(60, 760, p)
+        c.showPage()
+    c.save()
+    return path
+
+
+def test_api_names(app: Any) -> None:
+    names = set(app().view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/rag_load_builtin", "/rag_index", "/rag_clear", "/rag_chunks", "/rag_ask", "/rag_compare",
+            "/rag_evaluate"} <= names
+
+
+def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
+    client = app()
+    status, stats, _, chunks = client.predict("sentence", 2, 0, api_name="/rag_load_builtin")
+    assert "Indexed 4 document(s)" in status and "30 chunks" in status
+    assert [r[0] for r in stats["data"]] == ["interstellar.md", "hubble.md", "gettysburg.txt", "rag_glossary.md"]
+    assert len(chunks["data"]) == 30
+    found = client.predict("interstellar.md", "Kip Thorne", api_name="/rag_chunks")
+    assert len(found["data"]) == 1 and "Kip Thorne" in found["data"][0][4]
+
+    job = client.submit("how precise was the science", [], "dense", False, 3, 0.3, *GEN, 32,
+                        api_name="/rag_ask")
+    history, sources, prompt, _ = job.result(timeout=300)
+    answer = history[-1]["content"]
+    answer = answer[0]["text"] if isinstance(answer, list) else answer
+    assert 'class="rag-cite' in answer and 'href="#rag-src-1-' in answer  # at least one citation link
+    assert "praise from many astronomers" in sources and 'id="rag-src-1-1"' in sources
+    assert "<|im_start|>system" in prompt and "[1] source: interstellar.md" in prompt
+
+    job = client.submit("What is the mass of the moon?", history, "dense", False, 3, 0.3, *GEN, 32,
+                        api_name="/rag_ask")
+    history, sources, prompt, _ = job.result(timeout=120)
+    last = history[-1]["content"]
+    last = last[0]["text"] if isinstance(last, list) else last
+    assert "I could not find this in your documents." in last and prompt == ""
+    assert "under threshold" in sources and len(history) == 4
+
+    rows = {"headers": ["question", "relevant passage"],
+            "data": [["Where was the film shot?", "Alberta, Iceland and Los Angeles"],
+                     ["When was Hubble launched?", "launched on April 24, 1990"],
+                     ["A question about nothing", "no such passage anywhere"]]}
+    table, detail, note = client.predict(rows, 3, False, api_name="/rag_evaluate")
+    assert [r[0] for r in table["data"]] == ["bm25", "dense", "hybrid"]
+    assert table["headers"] == ["retriever", "hit@1", "hit@3", "MRR", "nDCG@10", "MAP"]
+    assert "Scored 2 question(s)" in note and "skipped" in note
+    assert all(0 <= v <= 1 for row in table["data"] for v in row[1:])
+
+    cleared = client.predict(api_name="/rag_clear")
+    assert "Cleared your documents" in cleared[0]
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="No documents are loaded"):
+        client.submit("Anything?", [], "hybrid", False, 3, 0.3, *GEN, 16, api_name="/rag_ask").result(timeout=60)
+
+
+def test_upload_pdf_and_bad_files(app: Any, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+    from pypdf import PdfWriter
+
+    client = app()  # a fresh session: no documents
+    good = _pdf(tmp_path / "zebra.pdf", ["Zebras have black and white stripes.", "Okapis live in the Congo."])
+    (tmp_path / "empty.txt").write_bytes(b"")
+    w = PdfWriter(clone_from=str(good))
+    w.encrypt(user_password="pw", owner_password="o", algorithm="AES-256")
+    w.write(str(tmp_path / "locked.pdf"))
+    status, stats, _, chunks = client.predict(
+        [handle_file(str(good)), handle_file(str(tmp_path / "empty.txt"))], "sentence", 1, 0,
+        api_name="/rag_index")
+    assert "Indexed 1 document(s): 2 page(s)" in status and "empty (0 bytes)" in status
+    assert stats["data"][0][:5] == ["zebra.pdf", "pdf", 2, stats["data"][0][3], 2]
+    assert [r[2] for r in chunks["data"]] == [1, 2]  # page numbers
+    with pytest.raises(AppError, match="password-protected"):
+        client.predict([handle_file(str(tmp_path / "locked.pdf"))], "sentence", 1, 0, api_name="/rag_index")
+    with pytest.raises(AppError, match="smaller than the chunk size"):
+        client.predict([handle_file(str(good))], "sentence", 1, 1, api_name="/rag_index")
+    # re-chunk with no new files keeps the PDF and reuses nothing (new config)
+    status, stats, _, chunks = client.predict([], "paragraph", 1, 0, api_name="/rag_index")
+    assert "Indexed 1 document(s)" in status and len(chunks["data"]) == 2
+
+    cells = client.submit("Where do okapis live?", False, 2, 0.2, *GEN, 16, api_name="/rag_compare").result(timeout=300)
+    assert len(cells) == 4
+    assert "No retrieval" in cells[0] and "BM25" in cells[1] and "Dense" in cells[2] and "Hybrid" in cells[3]
+    assert all("Congo" in c for c in cells[1:]) and "Congo" not in cells[0].split("rag-answer")[0]
+    assert client.predict(api_name="/rag_clear")[0].startswith('<div class="rag-ok">Cleared')
+
+
+def test_rerank_offline_is_refused_with_a_reason(app: Any) -> None:
+    from gradio_client.exceptions import AppError
+
+    client = app()
+    client.predict("paragraph", 1, 0, api_name="/rag_load_builtin")
+    with pytest.raises(AppError, match="not available offline"):
+        client.submit("Who advised?", [], "hybrid", True, 3, 0.3, *GEN, 16, api_name="/rag_ask").result(timeout=60)
