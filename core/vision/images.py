@@ -32,7 +32,7 @@ BUILTINS: tuple[BuiltinPhoto, ...] = (
     BuiltinPhoto("astronaut", "Astronaut Eileen Collins", "astronaut", "NASA, public domain"),
     BuiltinPhoto("rocket", "Falcon 9 launch", "rocket", "SpaceX, public domain (CC0)"),
     BuiltinPhoto("motorcycle", "Motorcycle", "stereo_motorcycle", "Middlebury 2014 stereo dataset"),
-    BuiltinPhoto("cameraman", "Cameraman (grayscale)", "camera", "scikit-image sample, no known restrictions"),
+    BuiltinPhoto("cameraman", "Cameraman (grayscale)", "camera", "Lav Varshney, CC0"),
 )
 
 
