@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from apps.ui import HEAVY, app_title, esc, heavy_limit, serve, standalone, user_errors
+from apps.ui import HEAVY, app_title, heavy_limit, serve, standalone, user_errors
 from core.errors import LabError
 
 SLUG = "topics"

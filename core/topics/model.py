@@ -442,7 +442,7 @@ def fit_topics(corpus: Corpus, config: TopicConfig, *, embeddings_store: Embeddi
         model.fit_transform(corpus.docs, embeddings=emb)
     except ValueError as exc:
         msg = str(exc)
-        if "no terms remain" in msg or "empty vocabulary" in msg:
+        if "no terms remain" in msg or "empty vocabulary" in msg or "min_df" in msg:
             raise LabError("No words are left to describe the topics: lower min_df or turn off stop-word "
                            "removal (the documents may be very short or not in English).") from None
         if "n_neighbors" in msg or "k must be less" in msg or "Expected n_neighbors" in msg:

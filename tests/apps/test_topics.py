@@ -1,0 +1,102 @@
+"""Topic Explorer through its HTTP API (gradio_client), on the small sample CSV."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import handle_file
+
+from core.topics.data import SAMPLE_CSV
+
+#: text, time, class columns, then the pipeline controls in the order of ``topics_run``
+SETTINGS = ["embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "eom", "english", 1, 1, "c-tf-idf", 0.3]
+
+
+@pytest.fixture(scope="module")
+def app() -> Any:
+    from gradio_client import Client
+
+    from apps.topic_explorer import CSS, build
+    from apps.ui import configure_queue, launch_kwargs
+    from tests.conftest import free_port
+
+    demo = build()
+    configure_queue(demo)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                **launch_kwargs(CSS))
+    client = Client(demo.local_url, verbose=False, download_files=False)
+    yield client
+    demo.close()
+
+
+def _run(client: Any, *, text: str = "text", time: str = "date", cls: str = "source", **changes: Any) -> tuple:
+    settings = list(SETTINGS)
+    if "min_cluster_size" in changes:
+        settings[6] = changes["min_cluster_size"]
+    return client.predict(text, time, cls, *settings, api_name="/topics_run")
+
+
+def test_api_endpoints_are_named(app: Any) -> None:
+    names = set(app.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/topics_load", "/topics_run", "/topics_views", "/topics_search", "/topics_outliers",
+            "/topics_stability", "/topics_rename", "/topics_merge", "/topics_label", "/topics_export"} <= names
+
+
+def test_bad_uploads_get_clear_messages(app: Any, tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("a,b\n" + "\n".join(f"{i},{i * 2}" for i in range(50)))
+    with pytest.raises(Exception, match="no column with text"):
+        app.predict("upload", handle_file(str(numbers)), api_name="/topics_load")
+    with pytest.raises(Exception, match="Upload a CSV file"):
+        app.predict("upload", None, api_name="/topics_load")
+    with pytest.raises(Exception, match="Run the topic model first"):
+        app.predict("query", api_name="/topics_search")
+
+
+def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
+    text_col, time_col, class_col, preview = app.predict("upload", handle_file(str(SAMPLE_CSV)), api_name="/topics_load")
+    assert (text_col, time_col, class_col) == ("text", "date", "source")
+    assert "usable documents" in preview and "239" in preview
+    # too few documents for the settings: a clear message, nothing shown as a result
+    with pytest.raises(Exception, match="at least 400 documents"):
+        _run(app, min_cluster_size=200)
+    summary, doc_map, table, bars = _run(app)
+    assert "topics" in summary and "outliers" in summary
+    rows = table["data"]
+    assert len(rows) >= 3 and rows[0][0] in (-1, 0)
+    assert sum(r[1] for r in rows) == 239
+    assert doc_map is not None and bars is not None
+    heat, tree, over_time, per_class = app.predict(api_name="/topics_views")
+    assert all(v is not None for v in (heat, tree, over_time, per_class))
+
+    found = app.predict("president trump", api_name="/topics_search")
+    assert len(found["data"]) == 5
+
+    # re-cluster with other HDBSCAN settings reuses the embeddings
+    summary2, *_ = _run(app, min_cluster_size=10)
+    assert "cached embeddings" in summary2
+
+    report, summary3, *_ = app.predict("c-tf-idf", 0.1, True, 2, api_name="/topics_outliers")
+    assert "→" in report and "target 2 %" in report
+
+    stab = app.predict(api_name="/topics_stability")
+    assert "adjusted Rand index" in stab
+
+    _, _, table2, _ = app.predict(0, "Politics", api_name="/topics_rename")
+    assert any(r[3] == "Politics" for r in table2["data"])
+    n_before = len(table2["data"])
+    _, _, table3, _ = app.predict("0, 1", api_name="/topics_merge")
+    assert len(table3["data"]) == n_before - 1
+
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI(reply="World news") as server:
+        _, _, table4, _ = app.predict("openai", server.base_url, "fake-model", "sk-test-key", 2,
+                                      api_name="/topics_label")
+    assert [r[3] for r in table4["data"] if r[0] in (0, 1)] == ["World news", "World news"]
+    assert "sk-test-key" not in str(table4)
+
+    files = app.predict(api_name="/topics_export")
+    names = sorted(Path(f["path"] if isinstance(f, dict) else f).name for f in files)
+    assert names == ["bertopic_model.zip", "documents_topics.csv", "topics.csv"]
