@@ -156,3 +156,20 @@ def test_hub_models_refuse_offline() -> None:
         for name in (service.CLIP, service.BLIP, service.BLIP2):
             with pytest.raises(ModelUnavailable):
                 load(name)
+
+
+def test_blip2_gpu_functions_with_tiny_model(blip2, pics) -> None:
+    """The ZeroGPU-decorated functions (identity off Spaces) load BLIP-2 and return plain strings."""
+    from core.vision import blip as blipmod
+    from core.vision.tiny import install, uninstall
+
+    assert blipmod._caption_duration(service.BLIP2, pics[:2], 3) == 19  # 10 s + 2 images × 3 × 1.5 s
+    key = install(service.BLIP2, blip2)
+    try:
+        with override_settings(mode="hub"):
+            caps = blipmod.gpu_captions(service.BLIP2, pics[:2], 2, 4)
+            assert len(caps) == 2 and all(isinstance(c, str) for cs in caps for c in cs)
+            answer = blipmod.gpu_answer(service.BLIP2, pics[0], "Question: what is this? Answer:", 4)
+            assert isinstance(answer, str) and "Question" not in answer
+    finally:
+        uninstall(key)
