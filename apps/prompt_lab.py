@@ -316,7 +316,8 @@ def generate(kind: str, model_name: str, base_url: str, remote_model: str, api_k
     stop = _new_stop(request)
     stats = Stats()
     text = ""
-    yield chat, "", stats_html(stats, running=True), prompt_view_html(view), [], None
+    view_text = prompt_view_html(view)
+    yield chat, "", stats_html(stats, running=True), view_text, [], None
     try:
         for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats):
             text += piece
@@ -327,7 +328,7 @@ def generate(kind: str, model_name: str, base_url: str, remote_model: str, api_k
     tokens = [(t.text, None) for t in output_tokens(backend, text)] if _is_local(backend) else []
     state = {"messages": msgs, "output": text, "model": getattr(backend, "model_name", None)}
     note = "" if text.strip() else "The model returned no text (it ended immediately)."
-    yield chat, text, stats_html(stats, note=note), gr.skip(), tokens, state
+    yield chat, text, stats_html(stats, note=note), view_text, tokens, state
 
 
 @user_errors
@@ -430,7 +431,8 @@ def run_technique(kind: str, model_name: str, base_url: str, remote_model: str, 
     stop = _new_stop(request)
     stats = Stats()
     text = ""
-    yield prompt_view_html(view), "", stats_html(stats, running=True)
+    view_text = prompt_view_html(view)
+    yield view_text, "", stats_html(stats, running=True)
     try:
         for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats):
             text += piece
@@ -438,7 +440,7 @@ def run_technique(kind: str, model_name: str, base_url: str, remote_model: str, 
     finally:
         _release(request, stop)
     answer = tech.extract_answer(text)
-    yield gr.skip(), text, stats_html(stats, note=f"extracted answer: {answer}" if answer else "no answer extracted")
+    yield view_text, text, stats_html(stats, note=f"extracted answer: {answer}" if answer else "no answer extracted")
 
 
 @user_errors

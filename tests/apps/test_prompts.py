@@ -1,0 +1,109 @@
+"""Prompt Lab served on loopback and driven with gradio_client (streaming via ``client.submit``)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradio_client.exceptions import AppError
+
+from apps import prompt_lab
+from apps.ui import standalone
+from tests.fake_openai import FakeOpenAI
+
+LOCAL = ["Local model", "chat-smollm2-135m", "", "", ""]
+NO_SHOTS = {"headers": ["user", "assistant"], "data": [["", ""]]}
+SAMPLING_GREEDY = [0.7, 1.0, 50, 6, 1.0, 0, True]  # temperature, top_p, top_k, max_new, rep, seed, greedy
+
+
+@pytest.fixture(scope="module")
+def client_url():
+    from gradio_client import Client
+
+    from apps.ui import configure_queue, launch_kwargs
+    from tests.conftest import free_port
+
+    blocks = standalone(prompt_lab.build, "prompts", prompt_lab.CSS)
+    configure_queue(blocks)
+    blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                  **launch_kwargs(prompt_lab.CSS))
+    yield Client(blocks.local_url, verbose=False, download_files=False), blocks.local_url
+    blocks.close()
+
+
+def test_generate_streams_then_next_token_view(client_url) -> None:
+    client, _ = client_url
+    job = client.submit(*LOCAL, "", "Create a funny joke about chickens.", False, [], *SAMPLING_GREEDY,
+                        api_name="/prompts_generate")
+    updates = list(job)
+    chat, text, stats, view, tokens = job.result()
+    assert len(updates) >= 4, "the answer should arrive in several streamed updates"
+    assert text.strip() and chat[-1]["role"] == "assistant" and text in str(chat[-1]["content"])
+    assert "✓ done" in stats and "time to first token" in stats
+    assert "&lt;|im_start|&gt;" in view and 'class="prompts-tok special"' in view and "context window" in view
+    assert 1 <= len(tokens) <= 6 and "".join(t["token"] for t in tokens) == text
+    # the same greedy prompt again: identical (deterministic) answer
+    again = client.predict(*LOCAL, "", "Create a funny joke about chickens.", False, [], *SAMPLING_GREEDY,
+                           api_name="/prompts_generate")
+    assert again[1] == text
+    html = client.predict(1, 0.5, 1.0, 50, False, api_name="/prompts_next_token")  # state kept in the session
+    assert "prompts-next-table" in html and html.count("<tr") == 11 and "◀ chosen" in html
+
+
+def test_bad_input_is_a_clear_error_and_the_app_keeps_working(client_url) -> None:
+    client, _ = client_url
+    with pytest.raises(AppError, match="prompt is empty"):
+        client.predict(*LOCAL, "", "   ", False, [], *SAMPLING_GREEDY, api_name="/prompts_generate")
+    with pytest.raises(AppError, match="less than minimum value"):  # the slider's own bounds check
+        client.predict(*LOCAL, "", "hi", False, [], 0.0, 1.0, 50, 6, 1.0, 0, False, api_name="/prompts_generate")
+    with pytest.raises(AppError, match=r"context window"):
+        client.predict(*LOCAL, "", "chicken " * 8300, False, [], *SAMPLING_GREEDY, api_name="/prompts_generate")
+    with pytest.raises(AppError, match="Invalid JSON Schema"):
+        client.predict(*LOCAL, "", "x", "JSON Schema", '{"type": 7}', True, *SAMPLING_GREEDY,
+                       api_name="/prompts_constrained")
+    out = client.predict(*LOCAL, "", "Is 'A dull, lifeless film.' positive or negative?", "Choice",
+                         "positive\nnegative", True, *SAMPLING_GREEDY, api_name="/prompts_constrained")
+    assert out[0] in ("positive", "negative") and "✓" in out[2] and "llguidance" in out[2]
+
+
+def test_openai_backend_through_the_app(client_url) -> None:
+    client, _ = client_url
+    schema = json.dumps({"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]})
+    with FakeOpenAI(reply='{"answer": 9}') as server:
+        remote = ["OpenAI-compatible server", "chat-smollm2-135m", server.base_url, "fake-model", "sk-secret-key-1"]
+        job = client.submit(*remote, "", "How many apples?", False, [], *SAMPLING_GREEDY,
+                            api_name="/prompts_generate")
+        updates = list(job)
+        chat, text, stats, view, tokens = job.result()
+        assert text == '{"answer": 9}' and len(updates) >= 3 and "server-side template" in view
+        out = client.predict(*remote, "", "How many apples?", "JSON Schema", schema, True, *SAMPLING_GREEDY,
+                             api_name="/prompts_constrained")
+        assert "Valid JSON" in out[2] and server.requests[-1]["response_format"]["type"] == "json_schema"
+    with FakeOpenAI(mode="401") as server:
+        remote = ["OpenAI-compatible server", "chat-smollm2-135m", server.base_url, "fake-model", "sk-secret-key-1"]
+        with pytest.raises(AppError, match="rejected the API key") as info:
+            client.predict(*remote, "", "hi", False, [], *SAMPLING_GREEDY, api_name="/prompts_generate")
+        assert "sk-secret-key-1" not in str(info.value)
+
+
+def test_techniques_sweep_and_examples(client_url) -> None:
+    client, _ = client_url
+    ex = client.predict("cafeteria-cot", api_name="/prompts_example")
+    assert "cafeteria" in ex[0] and len(ex[1]) == 2 and ex[2] is True
+    prompt = client.predict(["instruction", "data"], *[""] * 1, "Summarize the key findings.", *[""] * 4, "DATA",
+                            api_name="/prompts_assemble")
+    assert prompt == "Summarize the key findings.\nDATA"
+    view = client.predict(*LOCAL, "", "tree-of-thought", "How many apples?", NO_SHOTS, "Let's think step-by-step.",
+                          api_name="/prompts_technique_prompt")
+    assert ">Imagine<" in view and "> experts<" in view
+    fake = ["OpenAI-compatible server", "chat-smollm2-135m", "", "fake-model", ""]
+    with FakeOpenAI(reply="23 - 20 = 3 and 3 + 6 = 9. The answer is 9.") as server:
+        fake[2] = server.base_url
+        sc = client.predict(*fake, "", "zero-shot-cot", "The cafeteria had 23 apples...", NO_SHOTS,
+                            "Let's think step-by-step.", 3, 0.8, 1.0, 50, 32, 1.0, 0,
+                            api_name="/prompts_self_consistency")
+        assert "Majority answer: <b>9</b> (3 of 3 samples)" in sc
+        grid = client.predict(*fake, "", "joke", "0.3, 1.2", "1.0", 1, 8, 50, 1.0, 0, api_name="/prompts_sweep")
+        assert "✓ done" in grid and grid.count("prompts-cell") == 2
+        chain = client.predict(*fake, "", "Name a bot.\n---\nPitch: {previous}", "", *SAMPLING_GREEDY,
+                               api_name="/prompts_chain")
+        assert "Step 2 prompt" in chain and "Pitch: 23 - 20" in chain
