@@ -296,7 +296,7 @@ def build(arena: Any = None) -> gr.Blocks:
                 n_reveal = gr.HTML()
                 gr.Markdown("Named votes are stored but count on the leaderboard only if you include them "
                             "(Chatbot Arena ranks anonymous votes only).", elem_classes="lab-note")
-            with gr.Tab("🏆 Leaderboard", id="arena-board"):
+            with gr.Tab("🏆 Leaderboard", id="arena-board") as board_tab:
                 with gr.Row():
                     inc_flag = gr.Checkbox(label="Include flagged votes", value=False)
                     inc_named = gr.Checkbox(label="Include named (side-by-side) votes", value=False)
@@ -365,6 +365,7 @@ def build(arena: Any = None) -> gr.Blocks:
         board_inputs = [room, inc_flag, length_ctl, k, inc_named]
         board_outs = [board_note, board, ci_plot, wr_plot, cnt_plot, st_plot]
         refresh.click(user_errors(leaderboard), board_inputs, board_outs, api_name="arena_leaderboard")
+        board_tab.select(user_errors(leaderboard), board_inputs, board_outs, api_visibility="private")
         for ctl in (inc_flag, length_ctl, inc_named):
             ctl.change(user_errors(leaderboard), board_inputs, board_outs, api_visibility="private")
         judge_go.click(user_errors(run_judge), [judge_pick, room, judge_n], [judge_html, judge_table],

@@ -64,10 +64,16 @@ class VoteResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+GREETINGS = {"hi", "hello", "hey", "hola", "yo", "hallo", "bonjour", "ciao", "你好", "您好", "test", "hello world"}
+
+
 def check_prompt(prompt: str) -> str:
     text = (prompt or "").strip()
     if len(text) < MIN_PROMPT_CHARS:
         raise LabError("Type a question or an instruction for the two contestants first.")
+    if text.lower().strip(" !.?,;:~。！？") in GREETINGS:
+        raise LabError("A bare greeting tells the two models apart very little (in July 2023, 0.55% of "
+                       "Chatbot Arena prompts were just 'hello'/'hi'). Ask something they can differ on.")
     if len(text) > MAX_PROMPT_CHARS:
         raise LabError(f"The prompt is {len(text):,} characters; the arena accepts at most {MAX_PROMPT_CHARS:,}.")
     return text

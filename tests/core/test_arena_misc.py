@@ -186,7 +186,9 @@ def test_arena_streams_both_sides_and_reveals(tmp_path: Path):
         arena.vote(regen.token, "tie", session="s")
         with pytest.raises(LabError, match="Too many votes"):
             arena.vote(list(arena.stream("again", session="s"))[-1].token, "tie", session="s")
-        named = list(arena.stream("hi", mode="named", model_a="short", model_b="long", session="t"))[-1]
+        named = list(arena.stream("Say something", mode="named", model_a="short", model_b="long", session="t"))[-1]
         assert named.names == ("Short", "Long") and named.left.text == "short answer"
     with pytest.raises(LabError, match="Type a question"):
         list(arena.stream("   "))
+    with pytest.raises(LabError, match="greeting"):
+        list(arena.stream("Hello!"))
