@@ -308,7 +308,7 @@ class ArenaStore:
         conn = self.db.connect()
         cond, args = ("WHERE room = ?", [normalise_room(room)]) if room is not None else ("", [])
         battles = conn.execute(f"SELECT COUNT(*) FROM arena_battles {cond}", args).fetchone()[0]
-        row = conn.execute(f"SELECT COUNT(*), COALESCE(SUM(flagged), 0), COUNT(DISTINCT session) "
+        row = conn.execute(f"SELECT COUNT(*), COALESCE(SUM(flagged), 0), COUNT(DISTINCT NULLIF(session, '')) "
                            f"FROM arena_votes {cond}", args).fetchone()
         last = conn.execute(f"SELECT MAX(created_at) FROM arena_votes {cond}", args).fetchone()[0]
         return {"battles": int(battles), "votes": int(row[0]), "flagged": int(row[1]),

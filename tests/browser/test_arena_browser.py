@@ -69,6 +69,11 @@ def test_play_battle_and_see_leaderboard(launch, page, tmp_path: Path):
         page.locator("#arena-board-table").get_by_text("Pirate bot").first.wait_for()
         page.wait_for_timeout(1500)  # let plotly draw
         screenshot(page, "arena-leaderboard")
+        page.get_by_role("tab", name="🧑‍🏫 Instructor").click()
+        page.get_by_label("Live updates (every 3 s)").check()
+        page.locator(".arena-kpi").first.wait_for(timeout=30_000)
+        assert page.locator(".arena-kpi .v").first.inner_text() == "61"
+        screenshot(page, "arena-instructor", full_page=False)
     finally:
         for s in servers:
             s.__exit__(None, None, None)
