@@ -45,6 +45,25 @@ DEFAULT_CAPTIONS = ("a cat lying on a blanket\na cup of espresso on a saucer\nan
                     "a rocket lifting off")
 
 
+EXPLAINER = """
+**Vision Transformer.** An image is cut into patches (16×16 or, for CLIP ViT-B/32, 32×32 pixels), each patch is
+flattened and *linearly embedded* (patches rarely repeat, so they cannot get fixed ids like text tokens), and the
+sequence goes through a standard Transformer encoder.
+
+**CLIP** trains an image encoder and a text encoder together on (image, caption) pairs with a *contrastive* loss:
+matching pairs get a high cosine similarity, mismatched pairs a low one. Zero-shot labels are captions built from
+a template (“a photo of a {}”); the softmax over the labels uses CLIP's logit scale (100). Raw cosines are small
+(the book's matching pairs score about 0.33), so read them relative to each other — that is the similarity matrix.
+
+**BLIP-2** bridges a frozen ViT and a frozen LLM (OPT-2.7b) with a small trained *Q-Former*: learned query
+embeddings read the image and are projected into the LLM's input space as soft visual prompts. Chat with it uses
+the plain-text protocol `Question: … Answer:`, with earlier turns prepended.
+
+**Offline** there are no CLIP/BLIP weights in any package, so this app says so and runs a labelled stand-in:
+EfficientNet-Lite0 (an ImageNet-1k classifier) + MiniLM sentence embeddings + SmolLM2 for caption sentences.
+"""
+
+
 def _banner() -> str:
     if get_settings().offline:
         return warn_html(
@@ -195,6 +214,8 @@ def build() -> gr.Blocks:
         app_title("🖼️", "Multimodal Captioner", "Ch. 9",
                   "Zero-shot image labels, image–text similarity, what the model sees, captions and questions.")
         gr.HTML(_banner(), elem_classes="vision-banner")
+        with gr.Accordion("How it works (book §9.1–9.3)", open=False):
+            gr.Markdown(EXPLAINER)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 builtins = gr.CheckboxGroup(builtin_choices(), value=["cat", "coffee"], label="Built-in photos",

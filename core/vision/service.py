@@ -282,7 +282,14 @@ def captions(images: Sequence[InputImage], model: str = BLIP, n: int = 3) -> Cap
             if device() != "cuda":
                 raise ModelUnavailable("BLIP-2 OPT-2.7b needs a GPU (it runs under ZeroGPU on the Space).",
                                        hint="Choose BLIP base, which runs on the CPU.")
-            cands = call_with_cpu_fallback(blipmod.gpu_captions, None, BLIP2, pics, n)
+            def on_cpu(_name: str, imgs: Sequence[Any], k: int) -> list[list[str]]:
+                bundle = load(BLIP)  # BLIP base fits the CPU; BLIP-2 does not
+                return [blipmod.generate(bundle, img, n=k) for img in imgs]
+
+            cands = call_with_cpu_fallback(blipmod.gpu_captions, on_cpu, BLIP2, pics, n,
+                                           on_fallback=lambda msg: notes.append(msg + " (BLIP base)"))
+            if any("Running on the CPU" in n_ for n_ in notes):
+                model = BLIP
         elif model == BLIP:
             bundle = load(BLIP)
             cands = [blipmod.generate(bundle, img, n=n) for img in pics]

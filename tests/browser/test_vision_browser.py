@@ -29,3 +29,11 @@ def test_upload_and_chart(launch, page) -> None:
     page.locator("#vision-view-btn").click()
     page.locator("#vision-view-gallery img").nth(2).wait_for(timeout=60_000)
     screenshot(page, "vision-view", full_page=False)
+    page.locator("#vision-builtins").get_by_label("Coffee cup").check()
+    page.get_by_role("tab", name="Similarity matrix").click()
+    page.locator("#vision-sim-btn").click()
+    page.locator("#vision-sim-plot .js-plotly-plot").wait_for(timeout=60_000)
+    page.locator("#vision-sim-plot").get_by_text("cosine", exact=True).first.wait_for(timeout=10_000)
+    page.get_by_text("coffee → “a cup of espresso on a saucer”").wait_for(timeout=10_000)
+    page.wait_for_timeout(1500)  # let the pending fade of the outputs finish before the screenshot
+    screenshot(page, "vision-similarity", full_page=False)
