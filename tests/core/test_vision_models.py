@@ -173,3 +173,28 @@ def test_blip2_gpu_functions_with_tiny_model(blip2, pics) -> None:
             assert isinstance(answer, str) and "Question" not in answer
     finally:
         uninstall(key)
+
+
+def test_blip2_quota_error_falls_back_to_blip_base(clip, blip, pics, monkeypatch) -> None:
+    """On a ZeroGPU quota error the captions come from BLIP base on the CPU, and the UI is told."""
+    import core.gpu
+    from core.vision import blip as blipmod
+    from core.vision.tiny import install, uninstall
+
+    class Quota(Exception):
+        title = "ZeroGPU quota exceeded"
+
+    def no_gpu(*a, **k):
+        raise Quota("quota")
+
+    monkeypatch.setattr(core.gpu, "device", lambda: "cuda")
+    monkeypatch.setattr(blipmod, "gpu_captions", no_gpu)
+    keys = [install(service.CLIP, clip), install(service.BLIP, blip)]
+    try:
+        with override_settings(mode="hub"):
+            res = service.captions([InputImage("cat", pics[0], pics[0].size)], service.BLIP2, n=2)
+        assert res.method == "blip+clip" and any("Running on the CPU instead" in n for n in res.notes)
+        assert res.items[0].candidates
+    finally:
+        for k in keys:
+            uninstall(k)
