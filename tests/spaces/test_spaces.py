@@ -54,23 +54,46 @@ PRESENT = present_apps()
 
 
 # --------------------------------------------------------------------------------------------
-# one cheap call per app: (api_name, args, check(result) -> None); None = only page + API info
+# one cheap call per app: api_name, keyword arguments, check(result). Calls go through submit()
+# (streaming endpoints need it). An app not listed, or whose endpoint was renamed, still gets the
+# page, /gradio_api/info, the health endpoint and (CPU-only apps) the GPU panel checked.
 # --------------------------------------------------------------------------------------------
 
-def _check_prompts_render(result: Any) -> None:
-    text = str(result)
-    assert "Name three primes" in text, text[:300]
+def _text(result: Any) -> str:
+    return str(result)
 
 
-def _check_rag_chunks(result: Any) -> None:
-    assert result, result
+def _check_tokenizers(result: Any) -> None:
+    assert "gpt2" in _text(result) and "Hello" in _text(result), _text(result)[:500]
 
 
-def _check_topics_load(result: Any) -> None:
-    assert result, result
+def _check_topics(result: Any) -> None:
+    assert "text" in _text(result), _text(result)[:500]  # the sample CSV's text column is offered
 
 
-APP_CALLS: dict[str, tuple[str, tuple[Any, ...], Callable[[Any], None]]] = {}
+def _check_prompts(result: Any) -> None:
+    raw = result[1]  # "Output (raw text)": SmolLM2 greedy, through the GPU function's pickle check
+    assert isinstance(raw, str) and raw.strip(), result
+
+
+def _check_rag(result: Any) -> None:
+    assert "chunk" in _text(result).lower(), _text(result)[:500]
+
+
+def _check_nonempty(result: Any) -> None:
+    assert result is not None and _text(result).strip(), result
+
+
+APP_CALLS: dict[str, tuple[str, dict[str, Any], Callable[[Any], None]]] = {
+    "tokenizers": ("tokenizers_compare", {"text": "Hello world", "selected": ["gpt2", "bert-base-uncased"], "extra": ""},
+                   _check_tokenizers),
+    "topics": ("topics_load", {"source": "sample", "file": None}, _check_topics),
+    "prompts": ("prompts_generate", {"prompt": "Say hi.", "max_new_tokens": 6, "greedy": True, "seed": 0},
+                _check_prompts),
+    "rag": ("rag_load_builtin", {"strategy": "paragraph", "size": 2, "overlap": 0}, _check_rag),
+    "vision": ("vision_view", {"builtins": ["cat"], "files": None, "webcam": None}, _check_nonempty),
+    "arena": ("arena_leaderboard", {"room": ""}, _check_nonempty),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,8 +292,8 @@ def test_space_starts_alone_and_answers(spaces_built: dict[str, Space], slug: st
         assert tokens.count("bank") == 2 and all(-1.0 <= row[2] <= 1.0 for row in rows), rows
     call = APP_CALLS.get(slug)
     if call is not None and f"/{call[0]}" in endpoints:
-        api_name, args, check = call
-        check(client.predict(*args, api_name=f"/{api_name}"))
+        api_name, kwargs, check = call
+        check(client.submit(**kwargs, api_name=f"/{api_name}").result(timeout=180))
 
 
 # --------------------------------------------------------------------------------------------
