@@ -192,3 +192,18 @@ def test_arena_streams_both_sides_and_reveals(tmp_path: Path):
         list(arena.stream("   "))
     with pytest.raises(LabError, match="greeting"):
         list(arena.stream("Hello!"))
+
+
+def test_default_config_offline_and_hub():
+    from core.arena.contestants import DEFAULT_CONFIG, example_prompts
+
+    data = json.loads(DEFAULT_CONFIG.read_text())
+    offline = parse_config(data, env={}, offline=True)
+    assert len(offline) >= 4 and all(c.backend == "local" and c.model == "chat-smollm2-135m" for c in offline)
+    assert len({(c.system_prompt, tuple(sorted(c.sampling.items()))) for c in offline}) == len(offline)
+    hub = parse_config(data, env={"OPENAI_BASE_URL": "http://localhost:11434/v1", "OPENAI_MODEL": "llama3"},
+                       offline=False)
+    models = {c.model for c in hub}
+    assert {"chat-phi3-mini", "chat-qwen2.5-0.5b", "chat-qwen2.5-1.5b", "chat-tinyllama", "chat-smollm2-360m",
+            "llama3"} <= models
+    assert example_prompts()
