@@ -24,7 +24,7 @@ CSS = """
 .tokenizers-meta { color:var(--body-text-color-subdued); font-size:.78rem; margin:.1rem 0 .45rem; }
 .tokenizers-body { font-family:var(--font-mono); font-size:13.5px; line-height:2.0; word-break:break-word;
   max-height:420px; overflow:auto; padding:2px 0; }
-.tokenizers-body .tk { background:var(--c); color:#0f172a; border-radius:4px; padding:2px 1px; margin-right:1px;
+.tokenizers-body .tk { background:var(--c); color:#0f172a; border-radius:4px; padding:2px 1px; margin-right:2px;
   white-space:pre-wrap; box-shadow:inset 0 -1px 0 rgba(15,23,42,.18); cursor:default; }
 .tokenizers-body .tk:hover { outline:2px solid #4f46e5; }
 .tokenizers-body .tk .ws { color:rgba(15,23,42,.45); }
@@ -242,21 +242,21 @@ def build() -> gr.Blocks:
             with gr.Column(scale=3):
                 text = gr.Textbox(value=sample, label="Text", lines=7, max_lines=16,
                                   elem_id="tokenizers-text")
-                with gr.Row():
-                    example = gr.Dropdown(list(core_arena.examples()), value=None, label="Load an example",
-                                          scale=3)
-                    show_ids = gr.Checkbox(False, label="Show token ids", scale=1, elem_id="tokenizers-ids")
-            with gr.Column(scale=2):
-                selected = gr.CheckboxGroup(_choices(), value=default_selection(), label="Tokenizers",
-                                            elem_id="tokenizers-select")
-                extra = gr.Textbox(label="Hub tokenizer ids (comma-separated)",
-                                   placeholder="e.g. google/flan-t5-small, facebook/galactica-1.3b"
-                                   + ("  — needs hub mode" if settings.offline else ""), max_lines=1)
+            with gr.Column(scale=2, min_width=300):
+                example = gr.Dropdown(list(core_arena.examples()), value=None, label="Load an example")
+                show_ids = gr.Checkbox(False, label="Show token ids instead of text", elem_id="tokenizers-ids")
                 with gr.Row():
                     go = gr.Button("Compare", variant="primary", elem_id="tokenizers-compare")
                     share = gr.Button("Share link", variant="secondary")
-                share_url = gr.Textbox(label="Link to this comparison", visible=True, interactive=False,
-                                       max_lines=2, buttons=["copy"])
+                share_url = gr.Textbox(label="Link to this comparison", interactive=False, max_lines=2,
+                                       buttons=["copy"], elem_id="tokenizers-share")
+        with gr.Row(equal_height=False):
+            selected = gr.CheckboxGroup(_choices(), value=default_selection(), label="Tokenizers (oldest first)",
+                                        elem_id="tokenizers-select", scale=4)
+            extra = gr.Textbox(label="Hub tokenizer ids (comma-separated)",
+                               placeholder="e.g. google/flan-t5-small, facebook/galactica-1.3b"
+                               + (" (needs hub mode)" if settings.offline else ""), max_lines=1, scale=1,
+                               min_width=240)
         notes = gr.HTML(elem_classes=["tokenizers-notes"])
         arena = gr.HTML(elem_id="tokenizers-arena")
         summary = gr.Dataframe(headers=core_arena.SUMMARY_HEADERS, label="Counts (the book's summary table)",

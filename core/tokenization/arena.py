@@ -16,7 +16,7 @@ from core.settings import get_settings
 
 from .registry import HUB_PREFIX, SPEC_BY_ID, available_specs, get_tokenizer, label_of
 from .render import (DIFF_CHARS, RENDER_LIMIT, BoundaryDiff, Group, TextCounts, TokenStats, boundary_diff,
-                     decode_safely, esc, group_tokens, parse_ids, render_tokens, sanitize, text_counts,
+                     decode_safely, esc, grapheme_boundaries, group_tokens, parse_ids, render_tokens, sanitize, text_counts,
                      token_stats)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "tokenizers"
@@ -104,16 +104,23 @@ def compare(text: str, tokenizer_ids: Sequence[str], *, limit: int = RENDER_LIMI
     columns: list[Column] = []
     groups: dict[str, list[Group]] = {}
     labels: dict[str, str] = {}
+    encoded: list[tuple[str, Any, Any]] = []
     for tid in tokenizer_ids:
-        label = label_of(tid)
-        spec = SPEC_BY_ID.get(tid)
         try:
             tok = get_tokenizer(tid)
         except LabError as exc:
-            columns.append(Column(tid, label, "", None, error=str(exc)))
+            encoded.append((tid, None, str(exc)))
             continue
-        enc = tok.encode(text)
-        g = group_tokens(enc, limit)
+        encoded.append((tid, tok, tok.encode(text)))
+    reach = max((max(enc.ends[:limit], default=0) for _, tok, enc in encoded if tok is not None), default=0)
+    bounds = grapheme_boundaries(text, reach)  # shared by every column
+    for tid, tok, enc in encoded:
+        label = label_of(tid)
+        spec = SPEC_BY_ID.get(tid)
+        if tok is None:
+            columns.append(Column(tid, label, "", None, error=enc))
+            continue
+        g = group_tokens(enc, limit, bounds)
         groups[tid] = g
         labels[tid] = label
         columns.append(Column(tid, label, render_tokens(enc, tok, limit, g), token_stats(enc, tok, label, counts),

@@ -358,6 +358,8 @@ def _load(arena_id: str, settings: Settings) -> ArenaTokenizer:
     try:
         return _load_offline(spec, settings)
     except LabError:
+        if not settings.offline and spec.hub_id and not spec.gated:  # hub mode without the assets
+            return _load_hub(arena_id, spec.hub_id)
         raise
     except (OSError, ValueError, KeyError) as exc:
         raise ModelUnavailable(f"Could not load {spec.label}: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}",

@@ -4,14 +4,16 @@ Everything user-supplied that ends up in HTML goes through :func:`html.escape`.
 """
 from __future__ import annotations
 
+import bisect
 import html
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from .backends import ArenaTokenizer, Encoding
 
-RENDER_LIMIT = 1500  # tokens drawn per column; counts always cover the whole text
+RENDER_LIMIT = 1000  # tokens drawn per column; counts always cover the whole text
 DIFF_CHARS = 2000  # characters shown in the boundary diff
 
 _VISIBLE = {" ": "·", "\t": "→", "\n": "↵", "\r": "␍", "\x7f": "␡", "\u00a0": "⍽", "\u200b": "⟨ZWSP⟩",
@@ -29,6 +31,17 @@ _WS = re.compile("([\\s\x00-\x1f\x7f\u200b\ufeff]+)")
 
 def visible(text: str) -> str:
     """HTML-escaped text with whitespace and control characters as faint symbols (· → ↵ ␀ …)."""
+    return _visible_short(text) if len(text) <= 48 else _visible(text)
+
+
+@lru_cache(maxsize=200_000)
+def _visible_short(text: str) -> str:
+    return _visible(text)
+
+
+def _visible(text: str) -> str:
+    if not _WS.search(text):
+        return esc(text)
     parts = _WS.split(text)
     out = []
     for i, part in enumerate(parts):
@@ -59,6 +72,7 @@ def sanitize(text: str | None) -> tuple[str, list[str]]:
     return text, notes
 
 
+@lru_cache(maxsize=65536)
 def token_colour(token_id: int, special: bool = False) -> str:
     """A stable light colour per token id (golden-angle hues), the same in every column."""
     if special:
@@ -79,13 +93,18 @@ class Group:
     special: bool = False
 
 
-def grapheme_boundaries(text: str, end: int) -> set[int]:
-    """Character offsets (up to ``end``) where a user-perceived character starts or ends."""
+def grapheme_boundaries(text: str, end: int) -> set[int] | None:
+    """Character offsets (up to ``end``) where a user-perceived character starts or ends;
+    ``None`` when every offset is one (ASCII text without CR LF)."""
     import regex
+
+    head = text[: min(len(text), end + 16)]
+    if head.isascii() and "\r\n" not in head:
+        return None
 
     bounds = {0}
     pos = 0
-    for m in regex.finditer(r"\X", text[: min(len(text), end + 16)]):
+    for m in regex.finditer(r"\X", head):
         pos = m.end()
         bounds.add(pos)
         if pos > end:
@@ -93,14 +112,14 @@ def grapheme_boundaries(text: str, end: int) -> set[int]:
     return bounds
 
 
-def group_tokens(enc: Encoding, limit: int = RENDER_LIMIT) -> list[Group]:
+def group_tokens(enc: Encoding, limit: int = RENDER_LIMIT, bounds: set[int] | None | bool = False) -> list[Group]:
     """Group tokens so that no chip shows part of a character: byte tokens of one emoji/CJK
     character (or of one grapheme cluster such as 👍🏽 or a ZWJ family) become one chip."""
     n = min(len(enc.ids), limit)
     if n == 0:
         return []
-    last_end = max(enc.ends[:n]) if n else 0
-    bounds = grapheme_boundaries(enc.text, last_end)
+    if bounds is False:  # not given: compute (``compare`` shares one set between tokenizers)
+        bounds = grapheme_boundaries(enc.text, max(enc.ends[:n]))
     groups: list[Group] = []
     cur: Group | None = None
     pending: list[int] = []
@@ -119,7 +138,7 @@ def group_tokens(enc: Encoding, limit: int = RENDER_LIMIT) -> list[Group]:
             else:
                 pending.append(k)  # leading byte pieces: they belong to the next chip
             continue
-        if cur is not None and s <= cur.end and (s < cur.end or cur.end not in bounds):
+        if cur is not None and s <= cur.end and (s < cur.end or (bounds is not None and cur.end not in bounds)):
             cur.end = max(cur.end, e)
             cur.tokens.extend(pending)
             cur.tokens.append(k)
@@ -136,6 +155,21 @@ def group_tokens(enc: Encoding, limit: int = RENDER_LIMIT) -> list[Group]:
     return groups
 
 
+def _chip_head(tok: ArenaTokenizer, token_id: int, special: bool) -> str:
+    """``<span …>`` of a one-token chip, cached per tokenizer (colour, ids, hover text)."""
+    cache = tok.__dict__.setdefault("_chip_heads", {})
+    key = (token_id, special)
+    head = cache.get(key)
+    if head is None:
+        piece = tok.id_to_piece(token_id)
+        cls = "tk tk-sp" if special else "tk"
+        head = (f'<span class="{cls}" style="--c:{token_colour(token_id, special)}" data-i="{token_id}" '
+                f'title="{esc(f"id {token_id} · {piece!r}")}">')
+        if len(cache) < 200_000:
+            cache[key] = head
+    return head
+
+
 def render_tokens(enc: Encoding, tok: ArenaTokenizer, limit: int = RENDER_LIMIT,
                   groups: list[Group] | None = None) -> str:
     """The chips of one encoding as HTML (gaps — text a tokenizer drops — shown faintly)."""
@@ -149,30 +183,32 @@ def render_tokens(enc: Encoding, tok: ArenaTokenizer, limit: int = RENDER_LIMIT,
         if g.start > pos:  # text no token covers (e.g. spaces BERT drops)
             gap = text[pos:g.start]
             out.append(f'<span class="tk-gap">{visible(gap)}</span>')
-            out.append("<br>" * gap.count("\n"))
-        gid = [ids[k] for k in g.tokens]
-        pieces = [enc.piece(k) for k in g.tokens]
-        id_text = " ".join(map(str, gid))
-        title = f"{'id' if len(gid) == 1 else 'ids'} {id_text} · {' '.join(map(repr, pieces))}"
-        if len(gid) > 1 and not g.special:
-            title += f" · {len(gid)} tokens form this one character"
-        if g.start == g.end:
-            shown = pieces[0] if g.special else "".join(pieces)
-            cls = "tk tk-sp" if g.special else "tk"
-            seg = ""
+            if "\n" in gap:
+                out.append("<br>" * gap.count("\n"))
+        seg = text[g.start:g.end] if g.start < g.end else ""
+        if len(g.tokens) == 1 and seg and ids[g.tokens[0]] not in unknown:  # the common case, fast
+            out.append(_chip_head(tok, ids[g.tokens[0]], g.special))
+            out.append(visible(seg))
+            out.append("</span>")
         else:
-            seg = text[g.start:g.end]
-            shown = seg
+            gid = [ids[k] for k in g.tokens]
+            pieces = [enc.piece(k) for k in g.tokens]
+            id_text = " ".join(map(str, gid))
+            title = f"{'id' if len(gid) == 1 else 'ids'} {id_text} · {' '.join(map(repr, pieces))}"
             cls = "tk tk-sp" if g.special else "tk"
-            if any(i in unknown for i in gid):
+            shown = seg
+            if not seg:
+                shown = pieces[0] if g.special else "".join(pieces)
+            elif any(i in unknown for i in gid):
                 cls += " tk-unk"
-                shown = pieces[0] if len(pieces) == 1 else shown
+                shown = pieces[0] if len(pieces) == 1 else seg
                 title += f" · unknown: {seg!r} is not in the vocabulary"
-        if len(gid) > 1 and not g.special:
-            cls += " tk-multi"
-        out.append(f'<span class="{cls}" style="--c:{token_colour(gid[0], g.special)}" data-i="{id_text}" '
-                   f'title="{esc(title)}">{visible(shown)}</span>')
-        if seg:
+            if len(gid) > 1 and not g.special:
+                cls += " tk-multi"
+                title += f" · {len(gid)} tokens form this one character"
+            out.append(f'<span class="{cls}" style="--c:{token_colour(gid[0], g.special)}" data-i="{id_text}" '
+                       f'title="{esc(title)}">{visible(shown)}</span>')
+        if seg and "\n" in seg:
             out.append("<br>" * seg.count("\n"))
         pos = max(pos, g.end)
     return "".join(out)
@@ -259,8 +295,9 @@ def boundary_diff(text: str, groups_by_tok: dict[str, list[Group]], labels: dict
     spans: list[tuple[int, int, bool]] = []
     out: list[str] = []
     agree_chars = 0
+    ordered = {n: sorted(c) for n, c in cuts.items()}
     for a, b in zip(common, common[1:]):
-        inner = {n: sorted(x for x in c if a < x < b) for n, c in cuts.items()}
+        inner = {n: c[bisect.bisect_right(c, a):bisect.bisect_left(c, b)] for n, c in ordered.items()}
         agree = not any(inner.values())
         spans.append((a, b, agree))
         seg = text[a:b]

@@ -35,6 +35,7 @@ def test_three_tokenizers_side_by_side(launch: Any, page: Any) -> None:
     # id view toggles without a server round trip
     page.locator("#tokenizers-ids input").check()
     page.wait_for_selector(".tokenizers-arena.tokenizers-ids")
+    page.locator("#tokenizers-arena").scroll_into_view_if_needed()
     screenshot(page, "tokenizers-ids", full_page=False)
 
     # share link keeps the selection
