@@ -8,9 +8,9 @@ alpha → RGB, downscaling) so every code path downstream receives a plain RGB `
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from core.errors import InvalidUpload
 
@@ -189,5 +189,3 @@ def thumbnail(image: Any, side: int = 320) -> Any:
     img.thumbnail((side, side))
     return img
 
-
-NoteFn = Callable[[str], None]

@@ -132,10 +132,8 @@ def zero_shot(images: Sequence[InputImage], labels: str | Sequence[str], templat
 def compare_templates(images: Sequence[InputImage], labels: str | Sequence[str],
                       templates: str | Sequence[str]) -> list[LabelResult]:
     """The same labels under several templates (how much does the template matter?)."""
-    tmpl = parse_list(templates, what="template", limit=6) if isinstance(templates, str) \
-        else [t for t in templates if t and t.strip()]
-    if isinstance(templates, str):  # parse_list splits on commas; templates are one per line
-        tmpl = [t.strip() for t in templates.replace("\r", "").split("\n") if t.strip()]
+    lines = templates.replace("\r", "").split("\n") if isinstance(templates, str) else list(templates)
+    tmpl = list(dict.fromkeys(t.strip() for t in lines if t and t.strip()))  # one per line (commas allowed)
     if not tmpl:
         raise LabError("Type at least one template, one per line, each with a {} placeholder.")
     if len(tmpl) > 6:
@@ -168,8 +166,8 @@ class SimilarityResult:
 def similarity(images: Sequence[InputImage], captions: str | Sequence[str]) -> SimilarityResult:
     import numpy as np
 
-    captions = parse_list(captions if not isinstance(captions, str) or "\n" not in captions.strip()
-                          else [c for c in captions.split("\n")], what="caption", limit=12, max_chars=300)
+    lines = captions.replace("\r", "").split("\n") if isinstance(captions, str) else list(captions)
+    captions = parse_list(lines, what="caption", limit=12, max_chars=300)  # one per line (commas allowed)
     if not images:
         raise LabError("No image given.")
     names = [it.name for it in images]
