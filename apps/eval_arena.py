@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from apps.ui import HEAVY, app_title, error_html, esc, heavy_limit, serve, standalone, user_errors, warn_html
+from apps.ui import HEAVY, app_title, esc, heavy_limit, serve, standalone, user_errors
 from core.errors import LabError
 
 CSS = """

@@ -69,6 +69,14 @@ def test_battle_vote_leaderboard_export(launch, arena: Arena):
     path = out["path"] if isinstance(out, dict) else out
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     assert 1 <= len(rows) <= 3 and set(rows[0]) >= {"prompt", "chosen", "rejected"}
+    n_token, n_left, n_right = client.submit("Compare please", "verbose", "terse", "room-1",
+                                             api_name="/arena_compare").result(timeout=60)[:3]
+    assert "Verbose bot" in n_left and "Terse bot" in n_right  # named mode shows names up front
+    client.predict(n_token, "model_b", api_name="/arena_vote")
+    note = client.predict("room-1", False, False, 4, False, api_name="/arena_leaderboard")[0]
+    assert "5 votes counted" in note  # named votes are not ranked by default …
+    note = client.predict("room-1", False, False, 4, True, api_name="/arena_leaderboard")[0]
+    assert "6 votes counted" in note  # … unless included
     with pytest.raises(AppError, match="Type a question"):
         client.submit("", "room-1", api_name="/arena_battle").result(timeout=30)
     with pytest.raises(AppError, match="room code"):
