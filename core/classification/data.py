@@ -224,7 +224,7 @@ def _near_duplicates(counts: Counter) -> list[str]:
             if counts[common] < 3 * counts[rare]:
                 continue
             a, b = rare.strip().lower(), common.strip().lower()
-            if a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8:
+            if a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.7:
                 out.append(f"'{rare}' ({counts[rare]}) looks like a typo of '{common}' ({counts[common]})")
                 break
     return out

@@ -59,7 +59,9 @@ PARSE_RULE = (
     "(a bare number i picks the i-th class, 0-based, as in the book's ChatGPT prompt). For the book's "
     "two classes this is its T5 rule ('negative' → 0, else 1). If no answer word appears, a local model "
     "falls back to the class whose answer word's first token it scored highest; an API reply counts "
-    f"as {UNPARSED} (wrong)."
+    f"as {UNPARSED} (wrong). With 'calibrate' on (default offline: SmolLM2-135M answers one word for "
+    "everything), the label is instead the class whose answer word's first token is most likely after "
+    "dividing by its probability for the content-free input 'N/A' (contextual calibration)."
 )
 
 
@@ -83,6 +85,7 @@ class ZooConfig:
     setfit_steps: int = 0  # 0 = SetFit's default (all unique pairs, one epoch)
     task_steps: int = 60  # contrastive steps for the lab's own task model
     task_max_train: int = 1000
+    calibrate: bool = True  # generative method: divide out the model's bias (see PARSE_RULE)
     seed: int = 42
 
     def fingerprint(self, *parts: Any) -> str:
@@ -518,21 +521,42 @@ class GenerativeMethod(Method):
 
         return LocalBackend(self.lm_name).render_prompt([{"role": "user", "content": content}])
 
+    def _prior(self, first_ids: list[list[int]]) -> np.ndarray:
+        """Class probabilities for a content-free input ("N/A"): the model's bias, divided out when
+        ``calibrate`` is on (contextual calibration, Zhao et al. 2021)."""
+        key = (self.lm_name, self.template, tuple(self.words))
+        if key not in _PRIORS:
+            _, logits = _generate_batch(self.lm_name, [self.render("N/A")], first_ids, max_new_tokens=1)
+            _PRIORS[key] = softmax(logits, axis=1)[0]
+        return _PRIORS[key]
+
     def predict(self, texts: Sequence[str], progress: Progress = _noop) -> Predictions:
         first_ids = self._first_ids()
+        calibrate = self.config.calibrate
+        prior = self._prior(first_ids) if calibrate else None
         labels, raw, rows = [], [], []
         texts = list(texts)
         for start in range(0, len(texts), self.batch_size):
             progress(start / max(1, len(texts)), f"prompting {start:,}/{len(texts):,}")
             batch = texts[start:start + self.batch_size]
-            replies, logits = _generate_batch(self.lm_name, [self.render(t) for t in batch], first_ids)
+            replies, logits = _generate_batch(self.lm_name, [self.render(t) for t in batch], first_ids,
+                                              max_new_tokens=3)
             scores = softmax(logits, axis=1)
+            if prior is not None:
+                scores = scores / prior
+                scores = scores / scores.sum(axis=1, keepdims=True)
             for reply, row in zip(replies, scores):
-                parsed = parse_reply(reply, self.words, self.classes)
+                parsed = None if calibrate else parse_reply(reply, self.words, self.classes)
                 labels.append(parsed if parsed is not None else self.classes[int(row.argmax())])
-                raw.append(reply if parsed is not None else f"{reply!r} → fallback: first-token scores")
+                if calibrate:
+                    raw.append(f"{reply!r} → calibrated first-token scores")
+                else:
+                    raw.append(reply if parsed is not None else f"{reply!r} → fallback: first-token scores")
                 rows.append(row)
         return Predictions(labels, np.array(rows).reshape(len(texts), len(self.classes)), raw)
+
+
+_PRIORS: dict[tuple[Any, ...], np.ndarray] = {}
 
 
 class OpenAIMethod(Method):
