@@ -8,6 +8,7 @@ durable sink, and only then acknowledged with the names revealed.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import random
@@ -177,7 +178,9 @@ class Arena:
                 log.exception("arena contestant %s failed", c.id)
                 q.put((i, "error", f"{type(exc).__name__}"))
 
-        threads = [threading.Thread(target=worker, args=(i, c), daemon=True) for i, c in enumerate((a, b))]
+        # each worker runs in a copy of this request's context (ZeroGPU attributes GPU time through contextvars)
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(worker, i, c), daemon=True)
+                   for i, c in enumerate((a, b))]
         for t in threads:
             t.start()
         pending = 2

@@ -207,3 +207,23 @@ def test_default_config_offline_and_hub():
     assert {"chat-phi3-mini", "chat-qwen2.5-0.5b", "chat-qwen2.5-1.5b", "chat-tinyllama", "chat-smollm2-360m",
             "llama3"} <= models
     assert example_prompts()
+
+
+def test_leaderboard_excludes_flagged_and_builds_figures(store: ArenaStore):
+    from core.arena import leaderboard
+
+    for i in range(12):
+        t = store.create_battle(f"q{i}", "x", "y" if i % 2 else "z")
+        store.complete_battle(t, "a" * (10 + i), "b" * 20)
+        store.record_vote(t, "model_a" if i % 3 else "model_b", flag=(i < 3, "answer A mentions “X”" if i < 3 else ""))
+    votes = store.votes()
+    board = leaderboard.compute(votes, str.upper, rounds=50)
+    assert board.n_votes == 9 and board.n_excluded == 3
+    assert {r.label for r in board.rows} == {"X", "Y", "Z"} and board.rows[0].lower <= board.rows[0].bt <= board.rows[0].upper
+    full = leaderboard.compute(votes, include_flagged=True, style_control=True, k=16, rounds=50)
+    assert full.n_votes == 12 and full.length_coef is not None and full.k == 16
+    assert full.counts.sum() == 24 and full.stability.shape[1] == 3
+    figs = leaderboard.figures(full)
+    assert len(figs) == 4 and all(f.to_dict()["data"] for f in figs)
+    empty = leaderboard.compute([], rounds=10)
+    assert empty.rows == [] and len(leaderboard.figures(empty)) == 4
