@@ -279,6 +279,8 @@ def build(arena: Any = None) -> gr.Blocks:
                 with gr.Row():
                     new_btn = gr.Button("🔄 New round", size="sm")
                     regen_btn = gr.Button("🎲 Regenerate (same pair)", size="sm")
+                gr.Markdown("Answers are capped at a short length so battles stay quick; sampling settings and "
+                            "timings are stored with every battle.", elem_classes="lab-note")
             with gr.Tab("👥 Side by side", id="arena-named"):
                 with gr.Row():
                     pick_a = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model A")
@@ -341,6 +343,19 @@ def build(arena: Any = None) -> gr.Blocks:
                     ex_csv = gr.Button("Votes (CSV)")
                     ex_dpo = gr.Button("DPO preference pairs (JSONL)", variant="primary")
                 ex_file = gr.File(label="Download", interactive=False)
+                with gr.Accordion("From arena votes to a DPO run (book ch. 12)", open=False):
+                    gr.Markdown(
+                        "The exported pairs have the columns TRL's `DPOTrainer` expects:\n\n"
+                        "```python\n"
+                        "from datasets import load_dataset\n"
+                        "dpo_dataset = load_dataset(\"json\", data_files=\"arena-dpo-….jsonl\", split=\"train\")\n"
+                        "# the book's recipe: LoRA r=64, lora_alpha=32 on the SFT model; DPOConfig(learning_rate=1e-5,\n"
+                        "#   lr_scheduler_type=\"cosine\", max_steps=200, warmup_ratio=0.1, ...); beta=0.1\n"
+                        "#   (DPOTrainer(beta=...) in the book; newer TRL versions take beta in DPOConfig)\n"
+                        "```\n\n"
+                        "Like the book's `status != \"tie\"` filter, ties and 'both bad' votes are left out: they "
+                        "say nothing about which answer to prefer. A few hundred classroom votes are a demo, not a "
+                        "training set — the book's run used ~6,000 filtered pairs.")
 
         # ---------------------------------------------------------------- wiring
         battle_outs = [token, left, right, status, *vote_btns, reveal]
