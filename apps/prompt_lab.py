@@ -62,6 +62,11 @@ CSS = """
 .prompts-step { border-left:3px solid #6366f1; padding:.3rem .7rem; margin:.4rem 0; background:var(--background-fill-secondary);
   border-radius:0 8px 8px 0; font-size:.86rem; white-space:pre-wrap; }
 .prompts-step .lbl { font-weight:700; font-size:.78rem; color:#4338ca; display:block; margin-bottom:.15rem; }
+#prompts-out-tokens .token-container { cursor:pointer; }
+#prompts-out-tokens .token-container .text { border-radius:4px; padding:1px 1px; margin:0 1px;
+  background:rgba(99,102,241,.13); font-family:var(--font-mono); font-size:.85rem; white-space:pre; }
+#prompts-out-tokens .token-container:nth-child(even) .text { background:rgba(20,184,166,.15); }
+#prompts-out-tokens .token-container:hover .text { outline:2px solid #6366f1; }
 .prompts-verdict { font-size:1rem; padding:.45rem .7rem; border-radius:8px; margin:.3rem 0; }
 .prompts-verdict.ok { background:#ecfdf5; color:#065f46; border-left:4px solid #10b981; }
 .prompts-verdict.bad { background:#fef2f2; color:#7f1d1d; border-left:4px solid #dc2626; }
@@ -171,6 +176,8 @@ def next_token_html(view: Any) -> str:
         return ('<div class="prompts-stats">Generate with a local model, then click a token of the output '
                 '(or press “Step 1”) to see the candidates the model weighed.</div>')
     at = "the first output token" if view.step == 0 else f"output step {view.step + 1}"
+    sampled = ("greedy: always the top token" if view.greedy
+               else f"p at T={view.temperature:g} after top-k/top-p")
     rows = []
     for c in view.candidates:
         cls = "chosen" if c.chosen else ("" if c.kept else "cut")
@@ -183,7 +190,7 @@ def next_token_html(view: Any) -> str:
     return (f'<div class="prompts-legend">Candidates for {esc(at)} after …<span class="prompts-code">'
             f'{_chip_text(view.context_tail[-60:])}</span> · entropy {view.entropy_bits:.2f} bits</div>'
             f'<table class="prompts-table" id="prompts-next-table"><thead><tr><th>#</th><th>token</th>'
-            f'<th>p at T=1</th><th>p at T={view.temperature:g} (after top-k/top-p)</th><th>sampled from?</th>'
+            f'<th>p at T=1</th><th>{sampled}</th><th>sampled from?</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 

@@ -107,6 +107,7 @@ class NextTokenView:
     candidates: list[Candidate]
     entropy_bits: float
     chosen_text: str | None = None
+    greedy: bool = False
 
 
 @gpu_task(duration=10)
@@ -169,7 +170,7 @@ def next_token(backend: Any, messages: Sequence[Message], output: str = "", step
     ent = float(-(p1 * torch.log2(p1.clamp_min(1e-12))).sum())
     tail = tok.decode(ids[-12:], skip_special_tokens=False)
     return NextTokenView(step, tail, temperature, cands, ent,
-                         _piece(tok, chosen_id) if chosen_id is not None else None)
+                         _piece(tok, chosen_id) if chosen_id is not None else None, bool(params.greedy))
 
 
 def temperature_table(logits: Sequence[float], temperatures: Sequence[float]) -> list[list[float]]:
