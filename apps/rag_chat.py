@@ -372,6 +372,10 @@ def build() -> gr.Blocks:
     settings = get_settings()
     rerank_ok, rerank_note = reranker_status()
     default_model = "chat-smollm2-135m" if settings.offline else "chat-phi3-mini"
+    model_note = ("Offline the answers come from SmolLM2-135M, a tiny model that often gets facts wrong and "
+                  "rarely writes [n] itself: trust the sources panel, not the answer. On the Hub the default is "
+                  "the book's Phi-3-mini." if settings.offline else
+                  "Answers come from the model chosen under 'Model'; check them against the sources.")
     with gr.Blocks() as demo:
         app_title("📚", "RAG Chat", "Ch. 8",
                   "Chat with your documents, with every retrieval step visible and cited.")
@@ -423,13 +427,17 @@ def build() -> gr.Blocks:
                         question = gr.Textbox(label="Question", placeholder="Ask about your documents…",
                                               elem_id="rag-question", submit_btn="Ask")
                         gr.Examples(EXAMPLES, inputs=[question], label="Try")
+                        with gr.Row():
+                            clear_chat = gr.Button("Clear chat", size="sm", scale=0, min_width=120)
+                            gr.HTML(f'<div class="lab-note">{esc(model_note)}</div>')
                         with gr.Accordion("Exact prompt sent to the model", open=False, elem_id="rag-prompt-acc"):
-                            prompt_box = gr.Code(label="prompt", language=None, lines=14, elem_id="rag-prompt")
+                            prompt_box = gr.Code(label="prompt", language=None, lines=14, max_lines=40,
+                                                 wrap_lines=True, elem_id="rag-prompt")
                     with gr.Column(scale=2):
                         mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Retrieval", elem_id="rag-mode")
                         rerank = gr.Checkbox(False, label="Rerank the first stage with a cross-encoder",
                                              interactive=rerank_ok, elem_id="rag-rerank")
-                        gr.Markdown(rerank_note, elem_classes="lab-note")
+                        gr.HTML(f'<div class="lab-note">{esc(rerank_note)}</div>')
                         with gr.Row():
                             k = gr.Slider(1, 8, value=3, step=1, label="Top-k passages")
                             threshold = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
@@ -444,7 +452,6 @@ def build() -> gr.Blocks:
                             max_new = gr.Slider(16, 512, value=160, step=16, label="Max new tokens")
                         gr.Markdown("#### Sources")
                         sources = gr.HTML(_sources_html(None, ""), elem_id="rag-sources")
-                clear_chat = gr.Button("Clear chat", size="sm")
             # ---------------------------------------------------------------- compare
             with gr.Tab("3 · Compare", id="rag-compare"):
                 gr.Markdown("One question, four ways: no retrieval, BM25, dense and hybrid (with the rerank "
