@@ -32,7 +32,8 @@ CSS = """
 .tokenizers-body .tk-unk { outline:2px dashed #dc2626; background:#fee2e2; color:#991b1b; }
 .tokenizers-body .tk-multi { box-shadow:inset 0 -2px 0 #6366f1; }
 .tokenizers-body .tk-gap, .tokenizers-body .tk-gap .ws { color:#94a3b8; }
-.tokenizers-ids .tokenizers-body .tk { font-size:0; }
+.tokenizers-ids .tokenizers-body .tk { font-size:0; display:inline-block; line-height:1.5; margin:0 2px 3px 0;
+  padding:0 3px; }
 .tokenizers-ids .tokenizers-body .tk::before { content:attr(data-i); font-size:12px; }
 .tokenizers-specials { font-size:.78rem; color:var(--body-text-color-subdued); margin-top:.35rem; }
 .tokenizers-specials code { font-size:.75rem; margin-right:.25rem; }
