@@ -209,3 +209,27 @@ def test_every_offline_tokenizer_loads_and_round_trips() -> None:
         enc = tok.encode("Hello world 🎵")
         assert enc.ids and tok.vocab_size > 1000, spec.id
         assert len(group_tokens(enc)) >= 2
+
+
+def test_hub_errors_are_one_clear_line() -> None:
+    from core.tokenization.registry import _hub_error
+
+    gated = _hub_error("bigcode/starcoder2-15b", OSError("You are trying to access a gated repo. 401 Client Error"))
+    assert "gated" in str(gated) and "HF_TOKEN" in str(gated)
+    missing = _hub_error("nobody/nothing", OSError("nobody/nothing is not a local folder and is not a valid model "
+                                                   "identifier listed on 'https://huggingface.co/models'"))
+    assert "No tokenizer 'nobody/nothing'" in str(missing)
+    for err in (gated, missing):
+        assert "\n" not in str(err)
+
+
+def test_share_link_restore() -> None:
+    from types import SimpleNamespace
+
+    from apps.tokenizer_arena import restore_from_url
+
+    req = SimpleNamespace(query_params={"text": "<b>hi</b>", "tok": "gpt2,evil<script>,gpt-4,hub:x/y", "ids": "1"})
+    text, selected, extra, show_ids = restore_from_url(req)
+    assert text == "<b>hi</b>" and selected == ["gpt2", "gpt-4"] and extra == "" and show_ids
+    text, selected, _, show_ids = restore_from_url(SimpleNamespace(query_params={}))
+    assert text == SAMPLE and selected and not show_ids
