@@ -280,7 +280,8 @@ def build() -> gr.Blocks:
                         gen_prompt = gr.Checkbox(False, label="add generation prompt (as when asking for a reply)")
                         chat_go = gr.Button("Render and tokenize", variant="primary")
                     with gr.Column(scale=3):
-                        chat_summary = gr.Markdown()
+                        chat_summary = gr.Markdown("Pick a model and press **Render and tokenize** to see the "
+                                                   "prompt its chat template builds, token by token.")
                         chat_html = gr.HTML()
                         chat_prompt = gr.Code(label="The prompt the model really gets", language=None,
                                               interactive=False)

@@ -42,3 +42,20 @@ def test_three_tokenizers_side_by_side(launch: Any, page: Any) -> None:
     page.get_by_role("button", name="Share link").click()
     page.wait_for_function("[...document.querySelectorAll('textarea')].some(t => t.value.includes('tok=bert-base-uncased%2Cgpt2%2Cgpt-4'))",
                            timeout=20_000)
+
+
+def test_language_cost_tab(launch: Any, page: Any) -> None:
+    from apps.tokenizer_arena import CSS, SLUG, build
+    from apps.ui import standalone
+
+    _, url = launch(standalone(build, SLUG, CSS), CSS)
+    page.goto(url + "?tok=gpt2,gpt-4,gpt-4o,qwen2&text=hi", wait_until="domcontentloaded")
+    page.wait_for_function("document.querySelectorAll('.tokenizers-arena .tokenizers-col').length === 4",
+                           timeout=90_000)
+    page.get_by_role("tab", name="Language cost").click()
+    page.get_by_role("button", name="Compute language cost").click()
+    page.get_by_text("costliest language", exact=False).first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert page.get_by_text("Hindi").count() >= 1
+    page.get_by_role("tab", name="Language cost").scroll_into_view_if_needed()
+    screenshot(page, "tokenizers-language-cost")
