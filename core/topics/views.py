@@ -45,9 +45,10 @@ def document_map(run: TopicRun) -> Any:
     xy = np.asarray(run.coords)
     hover = [_hover(h) for h in run.corpus.hover]
     fig = go.Figure()
+    trace = go.Scattergl if len(topics) > 6000 else go.Scatter  # SVG is crisper; WebGL for big corpora
     out = np.flatnonzero(topics == -1)
     if len(out):
-        fig.add_trace(go.Scattergl(x=xy[out, 0], y=xy[out, 1], mode="markers", name=f"Outliers ({len(out):,})",
+        fig.add_trace(trace(x=xy[out, 0], y=xy[out, 1], mode="markers", name=f"Outliers ({len(out):,})",
                                    marker=dict(size=4, color=OUTLIER_GREY, opacity=0.5),
                                    text=[hover[i] for i in out], hovertemplate="%{text}<extra>outlier</extra>"))
     sizes = run.model.get_topic_freq()
@@ -57,7 +58,7 @@ def document_map(run: TopicRun) -> Any:
         color = PALETTE[rank % len(PALETTE)]
         label = run.label(t)
         short = label if len(label) <= 38 else label[:37] + "…"
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(trace(
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=f"{t}: {short}",
             marker=dict(size=6, color=color, opacity=0.78, line=dict(width=0)),
             text=[hover[i] for i in idx], visible=True if rank < MAX_LEGEND_TOPICS else "legendonly",

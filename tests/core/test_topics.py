@@ -1,6 +1,6 @@
 """Topic Explorer pipeline on a small built-in slice: one fitted model shared by the module.
 
-Health tweets are short, so embedding 400 of them is quick; numba's JIT is paid once per process.
+Health tweets are short, so embedding 300 of them is quick; numba's JIT is paid once per process.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from core.topics import model as tm
 from core.topics import views
 from core.topics.data import load_builtin, prepare
 
-N_DOCS = 400
-CONFIG = tm.TopicConfig(min_cluster_size=8, seed=42)
+N_DOCS = 300
+CONFIG = tm.TopicConfig(min_cluster_size=8, cluster_selection="leaf", seed=42)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_topics_are_found_and_every_document_has_one(run: tm.TopicRun, corpus: A
     assert run.embedding_source == "computed"
     assert run.embeddings.shape == (len(corpus), 384)
     assert len(run.topics) == len(corpus) == run.coords.shape[0]
-    assert run.n_topics >= 4  # measured: 9-12 on this slice
+    assert run.n_topics >= 5  # measured: 9 (seeds 42, 43) on this slice
     assert set(run.topics) <= set(range(-1, run.n_topics))
     assert 0.0 <= run.outlier_share < 0.7
     table = run.topic_table()
@@ -67,7 +67,7 @@ def test_recluster_reuses_embeddings_without_calling_the_embedder(
     original = st.encode
     monkeypatch.setattr(tm, "encode_documents", boom)
     monkeypatch.setattr(st, "encode", lambda *a, **k: calls.append(1) or original(*a, **k))
-    again = _fresh(corpus, emb_store, min_cluster_size=12, cluster_selection="leaf")
+    again = _fresh(corpus, emb_store, min_cluster_size=12, cluster_selection="eom")
     assert again.embedding_source == "memory" and emb_store.computed == 1
     assert calls == []  # c-TF-IDF representation: the embedding model is not used at all
     assert len(again.topics) == len(corpus)
@@ -103,7 +103,7 @@ def test_reduce_outliers_hits_the_target(corpus: Any, emb_store: tm.EmbeddingSto
     assert fresh.topic_table()["Size"].sum() == len(corpus)
     with pytest.raises(LabError, match="already"):
         tm.reduce_outliers(fresh, "c-tf-idf", target_pct=90)
-    tm.reduce_outliers(fresh, "c-tf-idf", threshold=0.0)
+    tm.reduce_outliers(fresh, "embeddings", threshold=0.0)  # threshold 0: every outlier is reassigned
     assert fresh.outliers == 0
     with pytest.raises(LabError, match="no outliers"):
         tm.reduce_outliers(fresh, "c-tf-idf")
@@ -159,7 +159,8 @@ def test_exports_round_trip(run: tm.TopicRun, corpus: Any, tmp_path: Path) -> No
     assert {"timestamp", "class"} <= set(docs.columns)
     loaded = tm.load_model(tm.export_model(run, tmp_path))
     assert loaded.get_topic_info()["Topic"].tolist() == run.model.get_topic_info()["Topic"].tolist()
-    assert loaded.get_topic(0) == run.model.get_topic(0)
+    assert [(w, pytest.approx(float(v))) for w, v in loaded.get_topic(0)] == \
+        [(w, float(v)) for w, v in run.model.get_topic(0)]
     assert loaded.find_topics("vaccine", top_n=2)[0] == run.model.find_topics("vaccine", top_n=2)[0]
 
 
@@ -179,6 +180,7 @@ def test_views_draw(run: tm.TopicRun) -> None:
 def test_too_few_documents_and_impossible_settings(corpus: Any, emb_store: tm.EmbeddingStore) -> None:
     with pytest.raises(LabError, match="at least 400 documents"):
         _fresh(corpus, emb_store, min_cluster_size=200)
+    assert len(corpus) < 400
     with pytest.raises(LabError, match="no topics|min_df|No words"):
         _fresh(corpus, emb_store, min_df=100, min_cluster_size=150)
 
