@@ -10,7 +10,7 @@ from gradio_client import handle_file
 from core.topics.data import SAMPLE_CSV
 
 #: text, time, class columns, then the pipeline controls in the order of ``topics_run``
-SETTINGS = ["embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "eom", "english", 1, 1, "c-tf-idf", 0.3]
+SETTINGS = ["embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "leaf", "english", 1, 1, "c-tf-idf", 0.3]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,8 @@ def test_bad_uploads_get_clear_messages(app: Any, tmp_path: Path) -> None:
 
 def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
     text_col, time_col, class_col, preview = app.predict("upload", handle_file(str(SAMPLE_CSV)), api_name="/topics_load")
-    assert (text_col, time_col, class_col) == ("text", "date", "source")
+    assert [d["value"] for d in (text_col, time_col, class_col)] == ["text", "date", "source"]
+    assert ["title", "title"] in text_col["choices"]
     assert "usable documents" in preview and "239" in preview
     # too few documents for the settings: a clear message, nothing shown as a result
     with pytest.raises(Exception, match="at least 400 documents"):
