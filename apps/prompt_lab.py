@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any, Iterator
 
 import gradio as gr
@@ -22,6 +23,7 @@ from core.prompting.sweep import Sweep, parse_values, sweep
 from core.settings import get_settings
 
 SLUG = "prompts"
+UPDATE_EVERY_S = 0.04  # at most ~25 streamed UI updates per second
 
 CSS = """
 .prompts-view { font-family: var(--font-mono); font-size: .82rem; line-height: 1.9; white-space: pre-wrap;
@@ -326,10 +328,15 @@ def generate(kind: str, model_name: str, base_url: str, remote_model: str, api_k
     view_text = prompt_view_html(view)
     yield chat, "", stats_html(stats, running=True), view_text, [], None
     try:
+        last_sent = 0.0
         for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats):
             text += piece
-            chat[-1]["content"] = text
-            yield chat, text, stats_html(stats, running=True), gr.skip(), gr.skip(), gr.skip()
+            now = time.perf_counter()
+            if now - last_sent >= UPDATE_EVERY_S:  # fast models: coalesce pieces, fewer UI updates
+                last_sent = now
+                chat[-1]["content"] = text
+                yield chat, text, stats_html(stats, running=True), gr.skip(), gr.skip(), gr.skip()
+        chat[-1]["content"] = text
     finally:
         _release(request, stop)
     tokens = [(t.text, None) for t in output_tokens(backend, text)] if _is_local(backend) else []
