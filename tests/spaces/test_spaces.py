@@ -87,6 +87,8 @@ def _check_nonempty(result: Any) -> None:
 APP_CALLS: dict[str, tuple[str, dict[str, Any], Callable[[Any], None]]] = {
     "tokenizers": ("tokenizers_compare", {"text": "Hello world", "selected": ["gpt2", "bert-base-uncased"], "extra": ""},
                    _check_tokenizers),
+    "classifiers": ("classifiers_source", {"source": "Rotten Tomatoes snippets (built-in)", "test_size": 50,
+                                           "train_size": 100}, _check_nonempty),
     "topics": ("topics_load", {"source": "sample", "file": None}, _check_topics),
     "prompts": ("prompts_generate", {"prompt": "Say hi.", "max_new_tokens": 6, "greedy": True, "seed": 0},
                 _check_prompts),
@@ -133,7 +135,8 @@ class Space:
         """The Space's URL once it answers (fails the test with its log if it never does)."""
         if self.error:
             pytest.fail(f"{self.slug}: {self.error}")
-        assert self.process is not None
+        if self.process is None:
+            pytest.fail(f"{self.slug} Space was not started")
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -162,9 +165,12 @@ def _start(space: Space, workdir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def spaces_built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Space]:
-    """Every present app built (in this process) and started (all at once, in subprocesses)."""
+def spaces_built(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Space]:
+    """Every present app built (in this process); the Spaces the selected tests serve are started
+    all at once, in subprocesses."""
     workdir = tmp_path_factory.mktemp("spaces")
+    to_serve = {item.callspec.params.get("slug") for item in request.session.items
+                if item.originalname == "test_space_starts_alone_and_answers" and hasattr(item, "callspec")}
     built: dict[str, Space] = {}
     for slug in PRESENT:
         folder = workdir / slug
@@ -175,7 +181,7 @@ def spaces_built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Space]:
             continue
         built[slug] = Space(slug, folder, files, plan)
     for space in built.values():
-        if not space.error:
+        if not space.error and space.slug in to_serve:
             _start(space, workdir)
     yield built
     for space in built.values():
