@@ -185,7 +185,7 @@ def standalone(build: Callable[[], gr.Blocks], slug: str, css: str = "") -> gr.B
 
     app = info(slug)
     with gr.Blocks(title=f"{app.title} · LLM Lab") as demo:
-        header(f"{app.emoji} {app.title}", f"LLM Lab · {BOOK}")
+        header("LLM Lab", f"Hands-on apps for understanding and using language models · {BOOK}")
         place(build())
         gr.HTML(f'<div class="lab-footer">LLM Lab — {esc(BOOK)}</div>')
     demo.lab_css = BASE_CSS + css  # type: ignore[attr-defined]
