@@ -1,0 +1,145 @@
+"""Load test: N simulated users drive each app's main action against one lab on loopback.
+
+    python -m bench.load_lab --users 10 --seconds 60 [--apps tokenizers,prompts]
+
+Starts ``python -m apps`` on a free loopback port, warms every app once (models load on first
+use), then, app by app, runs ``--users`` concurrent gradio_client sessions that repeat the app's
+main action until ``--seconds`` have passed (bounded; it stops by itself). Reports throughput,
+p50/p95 latency and errors per app; the baseline is one user alone on the same action, same run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any, Callable
+
+from bench.common import percentile
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+SAMPLE = "The quick brown fox 🦊 jumps over the lazy dog — 12.0*50=600, naïve café, 鸟."
+
+
+def _prompts(c: Any) -> None:
+    c.predict(prompt="Name a colour.", max_new_tokens=12, greedy=True, api_name="/prompts_generate")
+
+
+def _rag_setup(c: Any) -> None:
+    c.predict(api_name="/rag_load_builtin")
+
+
+def _rag(c: Any) -> None:
+    c.predict(question="How big is Hubble's primary mirror?", history=[], max_new=24, api_name="/rag_ask")
+
+
+def _topics_setup(c: Any) -> None:
+    c.predict("sample", None, api_name="/topics_load")
+
+
+def _topics(c: Any) -> None:
+    c.predict("text", "(none)", "(none)", "embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "leaf",
+              "english", 1, 1, "c-tf-idf", 0.3, api_name="/topics_run")
+
+
+def _arena(c: Any) -> None:
+    c.predict("Name a fruit.", "", api_name="/arena_battle")
+
+
+ACTIONS: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any], None]]] = {
+    "tokenizers": (None, lambda c: c.predict(SAMPLE, ["gpt2", "gpt-4", "llama-3"], "", False,
+                                             api_name="/tokenizers_compare")),
+    "classifiers": (None, lambda c: c.predict(text="A gorgeous, moving film.", methods=["zeroshot"],
+                                              api_name="/classifiers_classify")),
+    "topics": (_topics_setup, _topics),
+    "prompts": (None, _prompts),
+    "rag": (_rag_setup, _rag),
+    "vision": (None, lambda c: c.predict(builtins=["cat"], api_name="/vision_labels")),
+    "arena": (None, _arena),
+}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _user(url: str, setup: Callable[[Any], None] | None, action: Callable[[Any], None], until: float,
+          latencies: list[float], errors: list[str]) -> None:
+    from gradio_client import Client
+
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        if setup:
+            setup(client)
+    except Exception as exc:  # noqa: BLE001 - counted, reported
+        errors.append(f"setup: {type(exc).__name__}: {str(exc)[:80]}")
+        return
+    while time.perf_counter() < until:
+        start = time.perf_counter()
+        try:
+            action(client)
+            latencies.append(time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
+
+
+def run(url: str, slug: str, users: int, seconds: float) -> dict[str, Any]:
+    setup, action = ACTIONS[slug]
+    latencies: list[float] = []
+    errors: list[str] = []
+    until = time.perf_counter() + seconds
+    threads = [threading.Thread(target=_user, args=(url, setup, action, until, latencies, errors), daemon=True)
+               for _ in range(users)]
+    started = time.perf_counter()
+    [t.start() for t in threads]
+    [t.join(timeout=seconds + 600) for t in threads]
+    elapsed = time.perf_counter() - started
+    return {"n": len(latencies), "throughput": len(latencies) / elapsed,
+            "p50": percentile(latencies, 50) if latencies else float("nan"),
+            "p95": percentile(latencies, 95) if latencies else float("nan"), "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[10, 40])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--apps", default=",".join(ACTIONS))
+    args = parser.parse_args()
+    port = _port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        slugs = [s for s in args.apps.split(",") if s in ACTIONS]
+        print(f"lab on {url}; {args.seconds:g} s per run; baseline = 1 user alone")
+        print(f"{'app':<12}{'users':>6}{'done':>6}{'req/s':>8}{'p50 s':>8}{'p95 s':>8}{'p50 vs 1 user':>15}{'errors':>8}")
+        for slug in slugs:
+            run(url, slug, 1, 1)  # warm-up: load the app's models once
+            base = run(url, slug, 1, args.seconds / 2)
+            for users in [1, *args.users]:
+                r = base if users == 1 else run(url, slug, users, args.seconds)
+                ratio = r["p50"] / base["p50"] if base["p50"] == base["p50"] and base["p50"] else float("nan")
+                print(f"{slug:<12}{users:>6}{r['n']:>6}{r['throughput']:>8.2f}{r['p50']:>8.2f}{r['p95']:>8.2f}"
+                      f"{ratio:>14.1f}×{len(r['errors']):>8}", flush=True)
+                for e in sorted(set(r["errors"]))[:3]:
+                    print(f"{'':<12}  error: {e}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
