@@ -54,12 +54,14 @@ def _arena(c: Any) -> None:
 ACTIONS: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any], None]]] = {
     "tokenizers": (None, lambda c: c.predict(SAMPLE, ["gpt2", "gpt-4", "llama-3"], "", False,
                                              api_name="/tokenizers_compare")),
-    "classifiers": (None, lambda c: c.predict(text="A gorgeous, moving film.", methods=["zeroshot"],
-                                              api_name="/classifiers_classify")),
+    "classifiers": (None, lambda c: c.predict(text="A gorgeous, moving film.", methods=["zeroshot"], file=None,
+                                              text_col=None, label_col=None, base_url=None, model=None, key=None,
+                                              pick=None, api_name="/classifiers_classify")),
     "topics": (_topics_setup, _topics),
     "prompts": (None, _prompts),
     "rag": (_rag_setup, _rag),
-    "vision": (None, lambda c: c.predict(builtins=["cat"], api_name="/vision_labels")),
+    "vision": (None, lambda c: c.predict(["cat"], None, None, "cat, dog, car", "a photo of a {}", "a photo of a {}",
+                                         api_name="/vision_labels")),
     "arena": (None, _arena),
 }
 
@@ -88,6 +90,7 @@ def _user(url: str, setup: Callable[[Any], None] | None, action: Callable[[Any],
             latencies.append(time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001
             errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
+            time.sleep(0.5)  # a failing action must not spin
 
 
 def run(url: str, slug: str, users: int, seconds: float) -> dict[str, Any]:
@@ -127,8 +130,18 @@ def main() -> None:
         print(f"lab on {url}; {args.seconds:g} s per run; baseline = 1 user alone")
         print(f"{'app':<12}{'users':>6}{'done':>6}{'req/s':>8}{'p50 s':>8}{'p95 s':>8}{'p50 vs 1 user':>15}{'errors':>8}")
         for slug in slugs:
-            run(url, slug, 1, 1)  # warm-up: load the app's models once
-            base = run(url, slug, 1, args.seconds / 2)
+            try:  # warm-up: one call loads the app's models
+                from gradio_client import Client
+
+                client = Client(url, verbose=False, download_files=False)
+                setup, action = ACTIONS[slug]
+                if setup:
+                    setup(client)
+                action(client)
+            except Exception as exc:  # noqa: BLE001
+                print(f"{slug:<12} warm-up failed: {type(exc).__name__}: {str(exc)[:100]}")
+                continue
+            base = run(url, slug, 1, args.seconds)
             for users in [1, *args.users]:
                 r = base if users == 1 else run(url, slug, users, args.seconds)
                 ratio = r["p50"] / base["p50"] if base["p50"] == base["p50"] and base["p50"] else float("nan")
