@@ -266,7 +266,7 @@ def build(arena: Any = None) -> gr.Blocks:
                     go = gr.Button("Battle!", variant="primary", scale=1, elem_id="arena-go")
                 examples = example_prompts()
                 if examples:
-                    gr.Examples([[e] for e in examples], inputs=[prompt], label="Example prompts")
+                    gr.Examples([[e] for e in examples], inputs=[prompt], label="Example prompts", api_name="arena_example")
                 token = gr.Textbox(visible=False, label="battle id")
                 with gr.Row(equal_height=True):
                     left = gr.Markdown(_side_md("Model A", None, False), elem_classes="arena-answer", elem_id="arena-left")

@@ -426,7 +426,7 @@ def build() -> gr.Blocks:
                                              buttons=["copy"])
                         question = gr.Textbox(label="Question", placeholder="Ask about your documents…",
                                               elem_id="rag-question", submit_btn="Ask")
-                        gr.Examples(EXAMPLES, inputs=[question], label="Try")
+                        gr.Examples(EXAMPLES, inputs=[question], label="Try", api_name="rag_example")
                         with gr.Row():
                             clear_chat = gr.Button("Clear chat", size="sm", scale=0, min_width=120)
                             gr.HTML(f'<div class="lab-note">{esc(model_note)}</div>')

@@ -52,6 +52,7 @@ def test_importing_every_app_initialises_no_cuda_and_loads_no_model_library():
     code = textwrap.dedent("""
         import os, sys
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+        os.environ["LLM_LAB_TOPICS_WARMUP"] = "0"  # the deliberate background numba warm-up
         import torch
         def boom(*a, **k):
             raise SystemExit("CUDA was initialised at import")
