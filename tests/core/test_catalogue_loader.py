@@ -102,7 +102,7 @@ def test_offline_chat_and_embedding_models_load_and_are_shared():
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
-def test_hub_code_path_with_tiny_models_built_from_configs(tmp_path):
+def test_hub_code_path_with_tiny_models_built_from_configs(tmp_path, monkeypatch):
     """The hub branch of the loader (what Spaces run), exercised with local stand-ins for Hub ids."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -118,10 +118,11 @@ def test_hub_code_path_with_tiny_models_built_from_configs(tmp_path):
     LlamaForCausalLM(config).save_pretrained(tiny)
     from transformers import AutoTokenizer
     AutoTokenizer.from_pretrained(smol).save_pretrained(tiny)  # a real chat template
-    catalogue.register(
-        catalogue.ModelEntry("test-hub-chat", "chat", "causal-lm", str(tiny), "main", None, 1, "MIT", 1),
-        catalogue.ModelEntry("test-hub-embed", "sentence-embedding", "sentence-transformer",
-                             str(asset_dir("minilm")), "main", None, 1, "MIT", 1))
+    # monkeypatch removes these stand-ins afterwards (other code picks models from the catalogue)
+    for entry in (catalogue.ModelEntry("test-hub-chat", "chat", "causal-lm", str(tiny), "main", None, 1, "MIT", 1),
+                  catalogue.ModelEntry("test-hub-embed", "sentence-embedding", "sentence-transformer",
+                                       str(asset_dir("minilm")), "main", None, 1, "MIT", 1)):
+        monkeypatch.setitem(catalogue._ENTRIES, entry.name, entry)
     with override_settings(mode="hub"):
         lm = loader.load("test-hub-chat")
         assert lm.source == str(tiny) and lm.context_window == 256
