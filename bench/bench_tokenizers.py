@@ -30,13 +30,7 @@ def corpus(chars: int) -> str:
     return (base * (chars // len(base) + 1))[:chars]
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from bench.common import best_of as best  # noqa: E402
 
 
 def full_view(text: str, ids: list[str]) -> int:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
-from typing import Any, Callable
 
 os.environ.setdefault("LLM_LAB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,13 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def best_of(fn: Callable[[], Any], repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from bench.common import best_of  # noqa: E402
 
 
 def main() -> None:
