@@ -35,6 +35,10 @@ CSS = """
 .classifiers-counts table { border-collapse:collapse; font-size:.85rem; }
 .classifiers-counts td, .classifiers-counts th { padding:2px 10px; border-bottom:1px solid var(--border-color-primary); }
 .classifiers-summary { font-size:.9rem; }
+/* very long class names: one line with "…" in the counts (full name on hover), two lines on a card */
+.classifiers-counts td:first-child { max-width:24rem; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.classifiers-card h4, .classifiers-card .label, .classifiers-summary { overflow-wrap:anywhere; }
+.classifiers-card .label { display:-webkit-box; -webkit-box-orient:vertical; -webkit-line-clamp:2; overflow:hidden; }
 """
 
 
@@ -81,7 +85,8 @@ def _config(data: cdata.LabelledData, descriptions: str, words: str, prompt: str
 
 def _counts_html(data: cdata.LabelledData, extra: list[str] | None = None) -> str:
     counts = data.counts()
-    rows = "".join(f"<tr><td>{esc(c)}</td><td>{tr:,}</td><td>{te:,}</td></tr>" for c, (tr, te) in counts.items())
+    rows = "".join(f'<tr><td title="{esc(c)}">{esc(c)}</td><td>{tr:,}</td><td>{te:,}</td></tr>'
+                   for c, (tr, te) in counts.items())
     notes = "".join(f"<li>{esc(n)}</li>" for n in [*(extra or []), *data.notes])
     return (f'<div class="classifiers-counts"><b>{esc(data.name)}</b> · {len(data.classes)} classes'
             f"<table><tr><th>class</th><th>train</th><th>test</th></tr>{rows}</table>"
@@ -158,7 +163,8 @@ def _cards(results: list[Any], classes: list[str]) -> str:
             body = f'<div class="err">⚠ {esc(r.error)}</div>'
             lat = ""
         else:
-            body = f'<div class="label">{esc(r.labels[0])}</div>{_bars(classes, r.scores[0])}'
+            label = esc(r.labels[0])
+            body = f'<div class="label" title="{label}">{label}</div>{_bars(classes, r.scores[0])}'
             if r.raw:
                 body += f'<div class="classifiers-reply">{esc(r.raw[0][:200])}</div>'
             lat = f"{r.predict_s * 1000:,.0f} ms" + (f" · trained {r.fit_s:.1f} s" if r.fit_s > 0.05 else "")

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from apps.ui import HEAVY, app_title, esc, heavy_limit, serve, standalone, user_errors
+from apps.ui import HEAVY, app_title, esc, esc_md, heavy_limit, serve, standalone, user_errors
 from core.errors import LabError
 
 CSS = """
@@ -42,17 +42,17 @@ def _session(request: gr.Request | None) -> str:
 
 
 def _side_md(title: str, side: Any, streaming: bool) -> str:
-    head = f'<div class="arena-side">{esc(title)}</div>\n\n'
+    head = f'<div class="arena-side">{esc_md(title)}</div>\n\n'
     if side is None:
         return head + "*waiting for a prompt…*"
     if side.error:
-        return head + f"⚠️ **This contestant failed:** {esc(side.error)}"
+        return head + f"⚠️ **This contestant failed:** {esc_md(side.error)}"
     body = side.text or ("*…thinking…*" if streaming else "*(empty answer)*")
     cursor = " ▌" if streaming and not side.done else ""
     timing = ""
     if side.done and side.latency_s is not None:
         timing = f"\n\n<sub>first token {side.ttft_s or 0:.1f}s · total {side.latency_s:.1f}s · {len(side.text):,} chars</sub>"
-    return head + esc(body) + cursor + timing
+    return head + esc_md(body) + cursor + timing  # Markdown: no links/images from model text
 
 
 def _frame(rows: list[list[Any]], headers: list[str]) -> Any:
@@ -257,7 +257,7 @@ def build(arena: Any = None) -> gr.Blocks:
             room = gr.Textbox(label="Room code", placeholder="public", value="", max_lines=1, scale=1,
                               info="Workshop rooms get their own battles and leaderboard.", elem_id="arena-room")
             gr.Markdown(f"**{len(choices)} contestants** in the pool: "
-                        + ", ".join(esc(label) for label, _ in choices), elem_classes="lab-note")
+                        + ", ".join(esc_md(label) for label, _ in choices), elem_classes="lab-note")
         with gr.Tabs():
             with gr.Tab("⚔️ Battle", id="arena-battle"):
                 with gr.Row():

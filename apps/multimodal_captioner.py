@@ -37,6 +37,7 @@ CSS = """
 .vision-prompt { font-family:ui-monospace, Menlo, monospace; font-size:.85rem; background:#f8fafc;
   border:1px solid #e2e8f0; border-radius:8px; padding:.5rem .7rem; white-space:pre-wrap; margin:.3rem 0; }
 .vision-turn { margin:.35rem 0; }
+.vision-prompt, .vision-turn, .vision-info, .vision-cap { overflow-wrap:anywhere; }  /* long typed words wrap */
 """
 
 DEFAULT_LABELS = "cat, dog, car, cup of coffee, rocket, astronaut, motorcycle"
@@ -82,6 +83,35 @@ def _info(method: str, model: str, notes: list[str], extra: str = "") -> str:
     items = "".join(f"<li>{esc(n)}</li>" for n in notes)
     return (f'<div class="vision-info">{badge}<b>Model:</b> {esc(model)}{extra}'
             f'{"<ul>" + items + "</ul>" if items else ""}</div>')
+
+
+def clear_image_errors(image: gr.Image) -> gr.Image:
+    """Make ``image``'s preprocessing turn an unreadable file into a clear message.
+
+    Gradio opens the image with PIL before the handler runs, so an API caller's garbage or
+    decompression bomb would otherwise end as Gradio's generic error. (Wrapping the instance's
+    method, not subclassing: Gradio writes a ``.pyi`` next to any module defining a component.)
+    """
+    original = image.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return original(payload)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - say what is wrong with the file instead
+            from core.errors import InvalidUpload
+            from core.uploads import open_image
+
+            try:
+                open_image(getattr(payload, "path", None))
+            except InvalidUpload as exc:
+                raise gr.Error(f"Webcam image: {exc}", print_exception=False) from None
+            raise gr.Error("The webcam image could not be read; take the picture again.",
+                           print_exception=False) from None
+
+    image.preprocess = preprocess  # type: ignore[method-assign]
+    return image
 
 
 def _images(builtins: Any, files: Any, webcam: Any) -> list:
@@ -222,8 +252,9 @@ def build() -> gr.Blocks:
                                             elem_id="vision-builtins")
                 files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
                                 label="Upload images (PNG, JPEG, WebP, GIF, TIFF…)", elem_id="vision-files")
-                webcam = gr.Image(sources=["webcam"], type="filepath", label="Webcam", height=160,
-                                  elem_id="vision-webcam")
+                # image_mode=None: preprocessing only reads the header; core.uploads.open_image does the rest
+                webcam = clear_image_errors(gr.Image(sources=["webcam"], type="filepath", image_mode=None,
+                                                     label="Webcam", height=160, elem_id="vision-webcam"))
                 gallery = gr.Gallery(label="Images in this request", columns=3, height=200, object_fit="contain",
                                      allow_preview=False, elem_id="vision-gallery")
                 input_notes = gr.HTML()

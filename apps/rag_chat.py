@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from apps.ui import HEAVY, app_title, error_html, esc, heavy_limit, serve, standalone, user_errors, warn_html
+from apps.ui import HEAVY, app_title, error_html, esc, esc_md, heavy_limit, serve, standalone, user_errors, warn_html
 from core.errors import LabError
 
 SLUG = "rag"
@@ -215,12 +215,12 @@ def _cite_title(hit: Any) -> str:
 
 
 def answer_html(ans: Any, prefix: str) -> str:
-    """Answer text with [n] links to the sources panel (user/model text escaped)."""
+    """Answer text with [n] links to the sources panel (user/model text escaped for HTML and Markdown)."""
     if not ans.done:
-        return esc(ans.text) + " ▌"
+        return esc_md(ans.text) + " ▌"
     parts = []
     for seg in ans.segments:
-        parts.append(esc(seg.text))
+        parts.append(esc_md(seg.text))  # Markdown too: the chat renders it
         for n in seg.cites:
             hit = ans.hits[n - 1]
             cls = "rag-cite inferred" if seg.inferred else "rag-cite"
@@ -281,7 +281,7 @@ def ask(question: str, history: list | None, state: Session | None, mode: str, r
                        "on the Documents tab (or choose 'No retrieval').")
     backend = _backend(kind, model, base_url, api_key, remote_model)
     full_mode = f"{mode}+rerank" if rerank and mode != "none" else mode
-    history += [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+    history += [{"role": "user", "content": esc_md(question)}, {"role": "assistant", "content": "…"}]
     for ans in answer_stream(question, collection, backend, mode=full_mode, k=int(k), threshold=float(threshold),
                              params=_params(max_new), reranker=_reranker(rerank and mode != "none"),
                              embed=_embed()):
@@ -367,9 +367,11 @@ def _chat_models() -> list[tuple[str, str]]:
 def build() -> gr.Blocks:
     from core.retrieval.chunking import STRATEGY_LABELS
     from core.retrieval.models import reranker_status
+    from core.retrieval.store import IndexStore
     from core.settings import get_settings
 
     settings = get_settings()
+    IndexStore().clean_stale_tmp()  # temp folders of index builds killed with a previous server
     rerank_ok, rerank_note = reranker_status()
     default_model = "chat-smollm2-135m" if settings.offline else "chat-phi3-mini"
     model_note = ("Offline the answers come from SmolLM2-135M, a tiny model that often gets facts wrong and "

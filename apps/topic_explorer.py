@@ -25,6 +25,7 @@ CSS = """
 .topics-stat b { display:block; font-size:1.02rem; }
 .topics-stat span { font-size:.75rem; color:var(--body-text-color-subdued); }
 .topics-preview ul { margin:.3rem 0 0 1rem; font-size:.82rem; }
+.topics-preview, .topics-summary .lab-note { overflow-wrap:anywhere; }  /* long words in documents/names wrap */
 .topics-summary { display:flex; flex-wrap:wrap; align-items:stretch; gap:12px; margin:.2rem 0 .4rem; }
 .topics-kpi { border:1px solid var(--border-color-primary); border-radius:12px; padding:8px 16px;
   background:var(--block-background-fill); min-width:120px; }

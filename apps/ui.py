@@ -66,6 +66,13 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def esc_md(text: Any) -> str:
+    """Escape user/model text for a component that renders Markdown (gr.Markdown, gr.Chatbot): HTML is
+    escaped like :func:`esc` and ``[``/``]`` become entities, so no link or image can be formed
+    (``[x](javascript:…)``, a tracking ``![x](http://…)``); emphasis, lists and code still render."""
+    return esc(text).replace("[", "&#91;").replace("]", "&#93;")
+
+
 def mode_badge() -> str:
     settings = get_settings()
     if settings.offline:
@@ -107,8 +114,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return gr.Error(core.gpu.friendly_gpu_message(exc), title="GPU unavailable", print_exception=False)
         if isinstance(exc, gr.Error):
             return exc
-        if isinstance(exc, LabError):
-            return gr.Error(str(exc), print_exception=False)
+        if isinstance(exc, LabError):  # toasts render HTML, and messages may quote user text (a file name…)
+            return gr.Error(html.escape(str(exc), quote=False), print_exception=False)
         log.exception("unexpected error in %s", getattr(fn, "__name__", fn))
         return gr.Error(f"Something went wrong ({type(exc).__name__}). The details are in the server log.",
                         print_exception=False)

@@ -14,6 +14,7 @@ Both yield *text deltas* from :meth:`Backend.stream`; :meth:`Backend.generate` j
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -230,7 +231,10 @@ class OpenAIBackend:
         if not self.model.strip():
             raise LabError("Set the model name to use on the OpenAI-compatible server.")
         return OpenAI(base_url=self.base_url.strip(), api_key=self.api_key or "not-needed",
-                      timeout=self.timeout_s or get_settings().limits.request_timeout_s, max_retries=0)
+                      timeout=self._timeout(), max_retries=0)
+
+    def _timeout(self) -> float:
+        return self.timeout_s or get_settings().limits.request_timeout_s
 
     def _messages(self, messages: Sequence[Message]) -> list[Message]:
         msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
@@ -255,11 +259,14 @@ class OpenAIBackend:
         params.validate()
         client = self._client()
         extra = {"response_format": response_format} if response_format else {}
+        watchdog: _IdleWatchdog | None = None
         try:
             chunks = client.chat.completions.create(model=self.model, messages=self._messages(messages),
                                                     stream=True, **self._request(params), **extra)
+            watchdog = _IdleWatchdog(self._timeout(), chunks.close)
             finished = False  # servers end a complete stream with a finish_reason ("stop", "length"…)
             for chunk in chunks:
+                watchdog.touch()
                 if stop is not None and stop.is_set():
                     chunks.close()
                     break
@@ -270,18 +277,67 @@ class OpenAIBackend:
                 delta = getattr(choices[0], "delta", None)
                 text = getattr(delta, "content", None) if delta is not None else None
                 if text:
+                    watchdog.pause()  # the caller's time between pieces is not the server's
                     yield text
+                    watchdog.touch()
             else:
+                if watchdog.fired:
+                    raise BackendError(describe_timeout(self.base_url))
                 if not finished:
                     raise BackendError(f"The server at {self.base_url} closed the stream before the answer was "
                                        "finished (connection dropped); the text so far is incomplete.")
         except LabError:
             raise
         except Exception as exc:  # noqa: BLE001 - mapped to one clear message
+            if watchdog is not None and watchdog.fired:
+                raise BackendError(describe_timeout(self.base_url)) from None
             raise BackendError(describe_api_error(exc, self.base_url, self.api_key)) from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
 
     def generate(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(), **kw: Any) -> str:
         return "".join(self.stream(messages, params, **kw))
+
+
+class _IdleWatchdog:
+    """Closes a stream when no chunk has arrived for ``timeout_s``.
+
+    httpx's read timeout only covers silence: a server (or proxy) that keeps the connection alive
+    with SSE comments while its model is stuck would otherwise hold the request forever.
+    """
+
+    def __init__(self, timeout_s: float, close: Any) -> None:
+        self.timeout_s = timeout_s
+        self.fired = False
+        self._close = close
+        self._last = time.monotonic()
+        self._paused = False
+        self._done = threading.Event()
+        threading.Thread(target=self._run, name="openai-idle-watchdog", daemon=True).start()
+
+    def touch(self) -> None:
+        self._last, self._paused = time.monotonic(), False
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def cancel(self) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        while not self._done.wait(min(0.5, self.timeout_s / 4)):
+            if not self._paused and time.monotonic() - self._last > self.timeout_s:
+                self.fired = True
+                try:
+                    self._close()
+                except Exception:  # noqa: BLE001 - the reading thread reports the timeout
+                    pass
+                return
+
+
+def describe_timeout(base_url: str) -> str:
+    return f"The server at {base_url} did not answer in time (timeout)."
 
 
 def describe_api_error(exc: BaseException, base_url: str, api_key: str = "") -> str:
@@ -290,7 +346,7 @@ def describe_api_error(exc: BaseException, base_url: str, api_key: str = "") -> 
 
     status = getattr(exc, "status_code", None)
     if isinstance(exc, openai.APITimeoutError):
-        message = f"The server at {base_url} did not answer in time (timeout)."
+        message = describe_timeout(base_url)
     elif isinstance(exc, openai.APIConnectionError):
         message = f"Could not reach the server at {base_url} (connection failed or dropped)."
     elif status == 401:

@@ -170,8 +170,12 @@ class CsvTable:
         return [str(c) for c in self.frame.columns]
 
 
-def read_csv(file: Any, *, max_rows: int | None = None) -> CsvTable:
-    """Read an uploaded CSV/TSV: detect encoding and delimiter, enforce the row cap, explain problems."""
+def read_csv(file: Any, *, max_rows: int | None = None, max_columns: int | None = None) -> CsvTable:
+    """Read an uploaded CSV/TSV: detect encoding and delimiter, enforce the row cap, explain problems.
+
+    ``max_columns`` refuses wider files before parsing them (pandas and per-column guessing cost
+    about a millisecond per column, so a 200 KB header of 20,000 names would take tens of seconds).
+    """
     import pandas as pd
 
     checked = check_file(file, {"text"})
@@ -179,11 +183,21 @@ def read_csv(file: Any, *, max_rows: int | None = None) -> CsvTable:
     text = decoded.text
     if not text.strip():
         raise InvalidUpload(f"'{checked.name}' has no content.")
-    sample = text[:64_000]
+    # csv.Sniffer's quote regex is quadratic in the sample size (64 KB of 'a,"b' lines took ~10 s):
+    # sniff a short sample; pandas still reads the whole text.
+    sample = text[:8_192]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    if max_columns:
+        try:
+            header = next(csv.reader(io.StringIO(text[:1_000_000]), delimiter=delimiter), [])
+        except csv.Error:  # e.g. a giant quoted field: pandas will explain
+            header = []
+        if len(header) > max_columns:
+            raise InvalidUpload(f"'{checked.name}' has {len(header):,} columns; the limit is {max_columns:,}. "
+                                "Keep the columns you need and upload it again.")
     limit = max_rows or get_settings().limits.csv_rows
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, nrows=limit + 1, dtype=str,
@@ -203,8 +217,24 @@ def read_csv(file: Any, *, max_rows: int | None = None) -> CsvTable:
         notes.append("The file seems to have no header row or an unusual delimiter; check the columns.")
     elif unnamed:
         notes.append(f"{len(unnamed)} column(s) have no header name.")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = _unique_names([str(c).strip() for c in frame.columns])
     return CsvTable(frame=frame, delimiter=delimiter, encoding=decoded.encoding, notes=notes)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names after stripping can collide ("a" and " a") or be blank; make each one unique, as
+    pandas does for duplicates, so ``frame[name]`` is always one column (never a DataFrame)."""
+    seen: set[str] = set()
+    out = []
+    for i, name in enumerate(names):
+        base = name or f"column {i + 1}"
+        candidate, n = base, 0
+        while candidate in seen:
+            n += 1
+            candidate = f"{base}.{n}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def require_columns(table: CsvTable, *columns: str | None) -> None:
@@ -239,8 +269,9 @@ def open_image(file: Any) -> LoadedImage:
         except Image.DecompressionBombError:
             raise InvalidUpload(f"'{name}' is too large in pixels (limit {limits.image_pixels:,}).") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            detail = str(exc).replace(str(checked.path), name)  # PIL names the server path
             raise InvalidUpload(f"'{name}' is not a readable image (it may be truncated or corrupted): "
-                                f"{str(exc)[:120]}") from None
+                                f"{detail[:120]}") from None
     notes: list[str] = []
     width, height = img.size
     if width * height > limits.image_pixels:
@@ -282,10 +313,31 @@ class PdfText:
     notes: tuple[str, ...] = ()
 
 
+#: Decoded page content (drawing instructions) read per page and per file: pypdf's text extraction is
+#: pure Python, so a few KB of compressed content can otherwise keep a worker busy for many minutes.
+PDF_PAGE_CONTENT_BYTES = 1_000_000
+PDF_CONTENT_BYTES = 10_000_000
+
+
+def _content_bytes(page: Any) -> int:
+    """Decoded size of a page's content stream and of its form XObjects (what extract_text parses)."""
+    contents = page.get_contents()
+    total = len(contents.get_data()) if contents is not None else 0
+    try:
+        xobjects = page["/Resources"].get_object()["/XObject"].get_object()
+        forms = [x.get_object() for x in xobjects.values()]
+    except (KeyError, TypeError, AttributeError):  # no (usable) XObjects
+        return total
+    for form in forms:
+        if getattr(form, "get", None) and form.get("/Subtype") == "/Form" and hasattr(form, "get_data"):
+            total += len(form.get_data())
+    return total
+
+
 def read_pdf(file: Any, *, max_pages: int | None = None) -> PdfText:
     """Extract text per page with pypdf; encrypted, broken or text-less PDFs get a clear message."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
     checked = check_file(file, {"pdf"})
     name = checked.name
@@ -302,18 +354,31 @@ def read_pdf(file: Any, *, max_pages: int | None = None) -> PdfText:
         n_pages = len(reader.pages)
         if n_pages > limit:
             raise InvalidUpload(f"'{name}' has {n_pages:,} pages; the limit is {limit:,} (LLM_LAB_PDF_PAGES).")
-        pages = [(page.extract_text() or "").replace("\x00", "") for page in reader.pages]
+        pages, skipped, budget = [], [], PDF_CONTENT_BYTES
+        for number, page in enumerate(reader.pages, start=1):
+            size = _content_bytes(page)
+            if size > min(PDF_PAGE_CONTENT_BYTES, budget):  # pypdf parses it in pure Python: ~0.1–1 MB/s
+                skipped.append(number)
+                pages.append("")
+                continue
+            budget -= size
+            pages.append((page.extract_text() or "").replace("\x00", ""))
     except InvalidUpload:
         raise
     except FileNotDecryptedError:
         raise InvalidUpload(f"'{name}' is password-protected; remove the password and upload it again.") from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
         raise InvalidUpload(f"'{name}' is not a readable PDF (it may be truncated or corrupted): "
                             f"{type(exc).__name__}.") from None
+    too_big = (f"page(s) {', '.join(map(str, skipped[:10]))}{' …' if len(skipped) > 10 else ''} were not read: "
+               f"their drawing instructions exceed what the lab reads ({PDF_PAGE_CONTENT_BYTES // 1_000_000} MB a "
+               f"page, {PDF_CONTENT_BYTES // 1_000_000} MB a file)")
     if not any(p.strip() for p in pages):
+        if skipped:
+            raise InvalidUpload(f"'{name}' has no readable text: {too_big}, and the other pages have no text layer.")
         raise InvalidUpload(f"'{name}' has no text layer (it is probably scanned); OCR is not supported.")
-    notes = []
-    empty = sum(1 for p in pages if not p.strip())
+    notes = [f"In '{name}', {too_big}."] if skipped else []
+    empty = sum(1 for p in pages if not p.strip()) - len(skipped)
     if empty:
         notes.append(f"{empty} of {len(pages)} pages have no extractable text (images or scans).")
     return PdfText(name=name, pages=pages, notes=tuple(notes))

@@ -2,14 +2,16 @@
 
 ``with FakeOpenAI(reply="Paris") as server: OpenAIBackend(server.base_url, "fake-model")``.
 ``mode`` simulates faults: "ok", "401", "429", "500", "hang" (never answers), "drop" (closes the
-connection mid-stream), "garbage" (malformed JSON chunks). Requests are recorded in ``requests``.
+connection mid-stream), "garbage" (malformed JSON chunks), "stall" (streams the first chunk, then
+goes silent), "trickle" (streams the first chunk, then only SSE keep-alive comments, as proxies do
+while a model is stuck), "reset" (closes the connection before answering). Requests are recorded in
+``requests``; ``mode`` may be changed while the server runs. Hung handlers end when it stops.
 ``reply`` may be a function ``(request_json) -> str`` for content that depends on the prompt.
 """
 from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -22,6 +24,7 @@ class FakeOpenAI:
         self.chunk_words = chunk_words
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self._released = threading.Event()  # set on exit: "hang"/"stall" handlers stop waiting
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,7 +47,11 @@ class FakeOpenAI:
                     self._send(int(outer.mode), body)
                     return
                 if outer.mode == "hang":
-                    time.sleep(30)
+                    outer._released.wait(30)
+                    return
+                if outer.mode == "reset":
+                    self.connection.shutdown(2)
+                    self.close_connection = True
                     return
                 text = outer.reply(payload) if callable(outer.reply) else outer.reply
                 if payload.get("stream"):
@@ -84,6 +91,19 @@ class FakeOpenAI:
                         b"data: " + json.dumps(chunk).encode() + b"\n\n"
                     self.wfile.write(data)
                     self.wfile.flush()
+                    if outer.mode == "stall":
+                        outer._released.wait(30)
+                        self.close_connection = True
+                        return
+                    if outer.mode == "trickle":
+                        self.close_connection = True
+                        while not outer._released.wait(0.2):
+                            try:
+                                self.wfile.write(b": keep-alive\n\n")
+                                self.wfile.flush()
+                            except OSError:  # the client gave up
+                                return
+                        return
                 if outer.mode != "garbage":  # a complete stream ends with a finish_reason, as real servers do
                     last = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
@@ -106,5 +126,6 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()

@@ -85,21 +85,24 @@ def figures(board: Leaderboard) -> tuple[object, object, object, object]:
                           font=dict(family="Inter, system-ui, sans-serif", size=12))
         return fig
 
+    from core.charts import plot_labels
+
+    shown = dict(zip(board.labels, plot_labels(board.labels, 32)))  # contestant names are free text
     rows = board.rows
     ci = go.Figure()
     if rows:
         ci.add_trace(go.Scatter(
-            x=[r.label for r in rows], y=[r.bt for r in rows], mode="markers",
+            x=[shown.get(r.label, r.label) for r in rows], y=[r.bt for r in rows], mode="markers",
             marker=dict(size=11, color="#4f46e5"), name="Bradley–Terry",
             error_y=dict(type="data", symmetric=False, array=[r.upper - r.bt for r in rows],
                          arrayminus=[r.bt - r.lower for r in rows], color="#818cf8", thickness=2),
             hovertemplate="%{x}<br>BT %{y:.0f}<extra></extra>"))
-        ci.add_trace(go.Scatter(x=[r.label for r in rows], y=[r.elo for r in rows], mode="markers",
+        ci.add_trace(go.Scatter(x=[shown.get(r.label, r.label) for r in rows], y=[r.elo for r in rows], mode="markers",
                                 marker=dict(size=9, symbol="diamond-open", color="#0d9488"),
                                 name=f"online Elo (K={board.k:g})"))
     ci.update_yaxes(title="rating (Elo scale)")
     _layout(ci, "Ratings with bootstrap 95% confidence intervals")
-    labels = board.labels
+    labels = [shown[name] for name in board.labels]
     text = [[("" if np.isnan(v) else f"{v:.0%}") for v in row] for row in board.win_rate]
     wr = go.Figure(go.Heatmap(z=board.win_rate, x=labels, y=labels, colorscale="RdBu", zmin=0, zmax=1,
                               text=text, texttemplate="%{text}", hovertemplate="%{y} beats %{x}: %{z:.0%}<extra></extra>",

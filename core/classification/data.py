@@ -25,6 +25,7 @@ RT_DESCRIPTIONS = {"rotten": "A very negative movie review", "fresh": "A very po
 DEFAULT_TEST = 200
 DEFAULT_TRAIN = 1000
 MAX_CLASSES = 50
+MAX_COLUMNS = 500  # widest CSV accepted (guessing the columns costs about a millisecond per column)
 SEED = 42
 
 
@@ -192,7 +193,7 @@ class CsvPreview:
 def preview_csv(file: Any) -> CsvPreview:
     from core.uploads import read_csv
 
-    table = read_csv(file)
+    table = read_csv(file, max_columns=MAX_COLUMNS)
     frame = table.frame
     cols = table.columns
     if len(cols) < 2:
@@ -295,8 +296,7 @@ def parse_mapping(text: str, classes: Sequence[str], default: dict[str, str], wh
             continue
         if ":" not in line:
             raise LabError(f"Each {what} line must look like 'class: {what}' (got {line.strip()[:60]!r}).")
-        key, value = line.split(":", 1)
-        key, value = key.strip(), value.strip()
+        key, value = _split_class_line(line.strip(), classes)
         if key not in classes:
             unknown.append(key)
             continue
@@ -306,6 +306,16 @@ def parse_mapping(text: str, classes: Sequence[str], default: dict[str, str], wh
         raise LabError(f"Unknown class(es) in the {what}s: {', '.join(map(repr, unknown[:5]))}; "
                        f"the classes are {', '.join(map(repr, classes))}.")
     return {c: out.get(c, c) for c in classes}
+
+
+def _split_class_line(line: str, classes: Sequence[str]) -> tuple[str, str]:
+    """``"type:A: a letter"`` → ``("type:A", "a letter")`` when ``type:A`` is a class (class names may
+    contain colons: the longest class the line starts with wins), else split at the first colon."""
+    for name in sorted(map(str, classes), key=len, reverse=True):
+        if line.startswith(name) and line[len(name):].lstrip().startswith(":"):
+            return name, line[len(name):].lstrip()[1:].strip()
+    key, value = line.split(":", 1)
+    return key.strip(), value.strip()
 
 
 def format_mapping(mapping: dict[str, str], classes: Sequence[str]) -> str:

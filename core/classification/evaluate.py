@@ -203,11 +203,14 @@ def confusion_figure(result: MethodResult) -> Any:
     totals = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, totals, out=np.zeros_like(cm, dtype=float), where=totals > 0)
     text = [[f"{cm[i, j]}<br>{share[i, j]:.0%}" for j in range(cm.shape[1])] for i in range(cm.shape[0])]
-    fig = go.Figure(go.Heatmap(z=share, x=[f"pred {c}" for c in m.classes], y=[f"true {c}" for c in m.classes],
+    from core.charts import plot_labels, plot_text
+
+    names = plot_labels(m.classes, 32)
+    fig = go.Figure(go.Heatmap(z=share, x=[f"pred {c}" for c in names], y=[f"true {c}" for c in names],
                                text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
                                showscale=False, hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
     size = 260 + 40 * len(m.classes)
-    fig.update_layout(title=f"{result.title}: confusion matrix (n = {m.n})", height=min(900, size),
+    fig.update_layout(title=f"{plot_text(result.title, 60)}: confusion matrix (n = {m.n})", height=min(900, size),
                       margin=dict(l=10, r=10, t=50, b=10), yaxis=dict(autorange="reversed"))
     return fig
 

@@ -7,6 +7,8 @@ Layout under ``<data_dir>/rag/``::
 
 An index is written into a ``.tmp-*`` folder and renamed into place only when complete, so a
 half-built index (crash, concurrent build) is never served; a folder that exists is complete.
+The writer holds an flock on ``.tmp-*/.building``; the kernel frees it when the writer dies, so
+the leftovers of a killed server are removed when the next one starts (``clean_stale_tmp``).
 A session's collection is assembled from its documents' indexes and kept in a small in-process
 LRU; "clear my documents" deletes the session's documents and all their indexes.
 """
@@ -31,8 +33,58 @@ from core.retrieval.chunking import Chunk, ChunkConfig, Document, chunk_document
 from core.retrieval.search import Collection
 from core.settings import get_settings
 
+try:
+    import fcntl
+except ImportError:  # Windows: leftover temp folders are only cleaned by age
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
+#: A file in a temporary index folder, flock-ed by the process writing it. The kernel drops the lock
+#: when that process dies (SIGKILL included), so a free lock means the folder is a crash leftover.
+BUILD_LOCK = ".building"
+
+
+def _lock_build(folder: Path) -> int | None:
+    """Create ``folder/.building`` already locked (cleaners only ever see it locked); its fd or None."""
+    if fcntl is None:
+        return None
+    pending = folder / f"{BUILD_LOCK}.new"
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(pending, folder / BUILD_LOCK)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _build_state(folder: Path) -> str:
+    """'live' (its builder holds the lock), 'dead' (lock free: the builder died) or 'unknown'."""
+    if fcntl is None:
+        return "unknown"
+    try:
+        fd = os.open(folder / BUILD_LOCK, os.O_RDONLY)
+    except OSError:
+        return "unknown"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return "live"
+    finally:
+        os.close(fd)
+    return "dead"
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 @dataclass(frozen=True)
@@ -118,14 +170,17 @@ class IndexStore:
         final = self.index_dir / key
         tmp = self.index_dir / f".tmp-{key}-{uuid.uuid4().hex}"
         tmp.mkdir()
+        lock = _lock_build(tmp)
         try:
-            (tmp / "chunks.json").write_text(json.dumps([asdict(c) for c in chunks]), encoding="utf-8")
+            # every file reaches the disk before the rename publishes the folder (power loss included)
+            _write_synced(tmp / "chunks.json", json.dumps([asdict(c) for c in chunks]).encode("utf-8"))
             with open(tmp / "embeddings.npy", "wb") as f:
                 np.save(f, np.asarray(emb, dtype=np.float32), allow_pickle=False)
                 f.flush()
                 os.fsync(f.fileno())
-            (tmp / "meta.json").write_text(json.dumps({**meta, "complete": True, "created": time.time()}),
-                                           encoding="utf-8")
+            _write_synced(tmp / "meta.json",
+                          json.dumps({**meta, "complete": True, "created": time.time()}).encode("utf-8"))
+            (tmp / BUILD_LOCK).unlink(missing_ok=True)  # the finished index does not carry the lock file
             try:
                 os.rename(tmp, final)
             except OSError:  # another session finished the same index first: keep theirs
@@ -133,6 +188,9 @@ class IndexStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            if lock is not None:
+                os.close(lock)
         return final
 
     def delete(self, refs: Sequence[DocRef]) -> int:
@@ -150,16 +208,24 @@ class IndexStore:
         _collections.drop_docs({r.sha for r in refs})
         return removed
 
-    def clean_stale_tmp(self, older_than_s: float = 3600) -> None:
-        """Remove temporary folders left by crashed builds."""
-        if not self.index_dir.exists():
-            return
-        for tmp in self.index_dir.glob(".tmp-*"):
+    def clean_stale_tmp(self, older_than_s: float = 3600) -> int:
+        """Remove temporary folders left by crashed builds: at once when their build lock is free (the
+        builder died, e.g. with a killed server), else (no lock file) once older than ``older_than_s``;
+        never while a live build holds the lock. Returns how many folders went."""
+        removed = 0
+        try:
+            leftovers = list(self.index_dir.glob(".tmp-*")) if self.index_dir.exists() else []
+        except OSError:
+            return 0
+        for tmp in leftovers:
             try:
-                if time.time() - tmp.stat().st_mtime > older_than_s:
+                state = _build_state(tmp)
+                if state == "dead" or (state == "unknown" and time.time() - tmp.stat().st_mtime > older_than_s):
                     shutil.rmtree(tmp, ignore_errors=True)
+                    removed += 1
             except OSError:
                 pass
+        return removed
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def document_map(run: TopicRun) -> Any:
         label = run.label(t)
         short = label if len(label) <= 38 else label[:37] + "…"
         fig.add_trace(trace(
-            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=f"{t}: {short}",
+            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=f"{t}: {esc(short)}",
             marker=dict(size=6, color=color, opacity=0.78, line=dict(width=0)),
             text=[hover[i] for i in idx], visible=True if rank < MAX_LEGEND_TOPICS else "legendonly",
             hovertemplate=f"<b>{esc(t)}: {esc(short)}</b><br>%{{text}}<extra></extra>"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from core.charts import plot_labels, plot_text
+
 PALETTE = ["#4f46e5", "#0d9488", "#d97706", "#db2777", "#2563eb", "#65a30d", "#7c3aed", "#dc2626"]
 
 
@@ -19,16 +21,17 @@ def label_bars(result: Any) -> Any:
 
     order = [label for label, _ in result.ranking(0)][::-1]  # best at the top
     index = {label: j for j, label in enumerate(result.labels)}
+    shown = plot_labels(order)
     fig = go.Figure()
     for i, name in enumerate(result.images):
         vals = [result.probs[i][index[label]] for label in order]
-        fig.add_trace(go.Bar(y=order, x=vals, orientation="h", name=name,
+        fig.add_trace(go.Bar(y=shown, x=vals, orientation="h", name=plot_text(name, 40),
                              marker_color=PALETTE[i % len(PALETTE)],
                              text=[f"{v:.0%}" for v in vals], textposition="outside", cliponaxis=False,
-                             hovertemplate="%{y}: %{x:.3f}<extra>" + name.replace("<", "&lt;") + "</extra>"))
+                             hovertemplate="%{y}: %{x:.3f}<extra>" + plot_text(name, 40) + "</extra>"))
     fig.update_xaxes(range=[0, 1.12], tickformat=".0%", title_text="softmax over your labels")
     method = "CLIP zero-shot" if result.method == "clip" else "Offline proxy (EfficientNet-Lite0 + MiniLM, not CLIP)"
-    tmpl = result.template.replace("<", "&lt;")
+    tmpl = plot_text(result.template, 60)
     n = len(result.labels) * max(1, len(result.images))
     return _layout(fig, f"{method} · template “{tmpl}”", min(720, 150 + 26 * n))
 
@@ -38,14 +41,14 @@ def template_bars(results: Sequence[Any], image: int = 0) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    labels = results[0].labels
+    labels = plot_labels(results[0].labels, 32)
     for t, res in enumerate(results):
-        fig.add_trace(go.Bar(x=labels, y=res.probs[image], name=res.template.replace("<", "&lt;"),
+        fig.add_trace(go.Bar(x=labels, y=res.probs[image], name=plot_text(res.template, 48),
                              marker_color=PALETTE[t % len(PALETTE)],
                              hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
     fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="probability")
     fig.update_layout(barmode="group")
-    return _layout(fig, f"Same labels, different templates · image “{results[0].images[image]}”", 380)
+    return _layout(fig, f"Same labels, different templates · image “{plot_text(results[0].images[image], 40)}”", 380)
 
 
 def similarity_heatmap(result: Any) -> Any:
@@ -53,8 +56,8 @@ def similarity_heatmap(result: Any) -> Any:
     import plotly.graph_objects as go
 
     z = [[result.cosine[i][j] for i in range(len(result.images))] for j in range(len(result.captions))]
-    wrap = [c if len(c) <= 48 else c[:46] + "…" for c in result.captions]
-    fig = go.Figure(go.Heatmap(z=z, x=result.images, y=wrap, colorscale="Blues", zmin=min(0.0, min(map(min, z))),
+    wrap = plot_labels(result.captions, 48)
+    fig = go.Figure(go.Heatmap(z=z, x=plot_labels(result.images, 32), y=wrap, colorscale="Blues", zmin=min(0.0, min(map(min, z))),
                                text=[[f"{v:.2f}" for v in row] for row in z], texttemplate="%{text}",
                                hovertemplate="caption: %{y}<br>image: %{x}<br>cosine: %{z:.3f}<extra></extra>",
                                colorbar={"title": {"text": "cosine"}}))

@@ -171,6 +171,9 @@ def parse_list(text: str | Sequence[str] | None, *, what: str = "label", limit: 
     return out
 
 
+MAX_TEMPLATE_CHARS = 300
+
+
 def apply_template(template: str, labels: Sequence[str]) -> list[str]:
     """Fill ``{}`` in a prompt template with each label ("a photo of a {}" → "a photo of a cat")."""
     template = (template or "").strip()
@@ -179,6 +182,9 @@ def apply_template(template: str, labels: Sequence[str]) -> list[str]:
     if "{}" not in template:
         raise InvalidUpload(f"The template '{template[:80]}' has no {{}} placeholder; write it like "
                             "'a photo of a {}' so each label can be put in.")
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise InvalidUpload(f"The template is {len(template):,} characters long; keep it under "
+                            f"{MAX_TEMPLATE_CHARS} (it is one short sentence around the label).")
     if template.count("{}") > 1:
         raise InvalidUpload("The template has more than one {} placeholder; use exactly one.")
     return [template.replace("{}", label) for label in labels]

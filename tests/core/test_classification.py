@@ -101,6 +101,10 @@ def test_label_mapping_parsing():
     assert m == {"rotten": "awful", "fresh": "A great film"}
     with pytest.raises(LabError, match="Unknown class"):
         cdata.parse_mapping("fersh: x", ["rotten", "fresh"], {}, "description")
+    # class names may contain colons (a URL, "type:A"): the known class the line starts with wins
+    classes = ["type:A", "type", "http://x.org/a"]
+    m = cdata.parse_mapping("type:A: first letter\ntype: a kind\nhttp://x.org/a : a link", classes, {}, "word")
+    assert m == {"type:A": "first letter", "type": "a kind", "http://x.org/a": "a link"}
 
 
 # ------------------------------------------------------------------------------------------- metrics
