@@ -37,7 +37,9 @@ class Limits:
 
     upload_mb: int = 25  # per file
     csv_rows: int = 50_000
+    csv_columns: int = 500  # wider CSVs are refused before parsing (column guessing is per column)
     pdf_pages: int = 300
+    pdf_content_mb: int = 10  # decoded page content pypdf parses per file (pure Python, ~0.1–1 MB/s)
     image_pixels: int = 40_000_000  # decompression-bomb guard; larger images are refused
     image_side: int = 2048  # accepted images are downscaled to this longest side
     text_chars: int = 1_000_000  # pasted text
@@ -106,7 +108,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     limits = Limits(
         upload_mb=_env_int(env, "LLM_LAB_UPLOAD_MB", Limits.upload_mb),
         csv_rows=_env_int(env, "LLM_LAB_CSV_ROWS", Limits.csv_rows),
+        csv_columns=_env_int(env, "LLM_LAB_CSV_COLUMNS", Limits.csv_columns),
         pdf_pages=_env_int(env, "LLM_LAB_PDF_PAGES", Limits.pdf_pages),
+        pdf_content_mb=_env_int(env, "LLM_LAB_PDF_CONTENT_MB", Limits.pdf_content_mb),
         image_pixels=_env_int(env, "LLM_LAB_IMAGE_PIXELS", Limits.image_pixels),
         image_side=_env_int(env, "LLM_LAB_IMAGE_SIDE", Limits.image_side),
         text_chars=_env_int(env, "LLM_LAB_TEXT_CHARS", Limits.text_chars),

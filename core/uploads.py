@@ -173,7 +173,7 @@ class CsvTable:
 def read_csv(file: Any, *, max_rows: int | None = None, max_columns: int | None = None) -> CsvTable:
     """Read an uploaded CSV/TSV: detect encoding and delimiter, enforce the row cap, explain problems.
 
-    ``max_columns`` refuses wider files before parsing them (pandas and per-column guessing cost
+    ``max_columns`` (default ``Limits.csv_columns``) refuses wider files before parsing them (pandas and per-column guessing cost
     about a millisecond per column, so a 200 KB header of 20,000 names would take tens of seconds).
     """
     import pandas as pd
@@ -190,13 +190,15 @@ def read_csv(file: Any, *, max_rows: int | None = None, max_columns: int | None 
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    max_columns = max_columns or get_settings().limits.csv_columns
     if max_columns:
         try:
             header = next(csv.reader(io.StringIO(text[:1_000_000]), delimiter=delimiter), [])
         except csv.Error:  # e.g. a giant quoted field: pandas will explain
             header = []
         if len(header) > max_columns:
-            raise InvalidUpload(f"'{checked.name}' has {len(header):,} columns; the limit is {max_columns:,}. "
+            raise InvalidUpload(f"'{checked.name}' has {len(header):,} columns; the limit is {max_columns:,} "
+                                "(LLM_LAB_CSV_COLUMNS). "
                                 "Keep the columns you need and upload it again.")
     limit = max_rows or get_settings().limits.csv_rows
     try:
@@ -313,10 +315,10 @@ class PdfText:
     notes: tuple[str, ...] = ()
 
 
-#: Decoded page content (drawing instructions) read per page and per file: pypdf's text extraction is
-#: pure Python, so a few KB of compressed content can otherwise keep a worker busy for many minutes.
+#: Decoded page content (drawing instructions) read per page (per file: ``Limits.pdf_content_mb``):
+#: pypdf's text extraction is pure Python, so a few KB of compressed content could otherwise keep a
+#: worker busy for many minutes.
 PDF_PAGE_CONTENT_BYTES = 1_000_000
-PDF_CONTENT_BYTES = 10_000_000
 
 
 def _content_bytes(page: Any) -> int:
@@ -354,7 +356,8 @@ def read_pdf(file: Any, *, max_pages: int | None = None) -> PdfText:
         n_pages = len(reader.pages)
         if n_pages > limit:
             raise InvalidUpload(f"'{name}' has {n_pages:,} pages; the limit is {limit:,} (LLM_LAB_PDF_PAGES).")
-        pages, skipped, budget = [], [], PDF_CONTENT_BYTES
+        file_budget = get_settings().limits.pdf_content_mb * 1_000_000
+        pages, skipped, budget = [], [], file_budget
         for number, page in enumerate(reader.pages, start=1):
             size = _content_bytes(page)
             if size > min(PDF_PAGE_CONTENT_BYTES, budget):  # pypdf parses it in pure Python: ~0.1–1 MB/s
@@ -372,7 +375,7 @@ def read_pdf(file: Any, *, max_pages: int | None = None) -> PdfText:
                             f"{type(exc).__name__}.") from None
     too_big = (f"page(s) {', '.join(map(str, skipped[:10]))}{' …' if len(skipped) > 10 else ''} were not read: "
                f"their drawing instructions exceed what the lab reads ({PDF_PAGE_CONTENT_BYTES // 1_000_000} MB a "
-               f"page, {PDF_CONTENT_BYTES // 1_000_000} MB a file)")
+               f"page, {file_budget // 1_000_000} MB a file)")
     if not any(p.strip() for p in pages):
         if skipped:
             raise InvalidUpload(f"'{name}' has no readable text: {too_big}, and the other pages have no text layer.")

@@ -23,8 +23,6 @@ MAX_DOC_CHARS = 20_000
 MAX_DOCS = 20_000
 #: Smallest corpus the explorer accepts, whatever the settings.
 MIN_DOCS_FLOOR = 20
-#: Widest CSV accepted (guessing the columns costs a few milliseconds per column).
-MAX_COLUMNS = 500
 
 SAMPLE_CSV = Path(__file__).resolve().parents[2] / "assets" / "topics" / "sample_news.csv"
 
@@ -166,7 +164,7 @@ def load_upload(file: Any) -> SourceTable:
     """Read a user's CSV (encoding, delimiter, caps via :func:`core.uploads.read_csv`) and guess columns."""
     from core.uploads import read_csv
 
-    table = read_csv(file, max_columns=MAX_COLUMNS)
+    table = read_csv(file)  # columns capped by Limits.csv_columns
     frame = table.frame
     name = Path(str(getattr(file, "name", None) or (file.get("path") if isinstance(file, dict) else file))).name
     scores = {c: _text_score(frame[c]) for c in frame.columns}
