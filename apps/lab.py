@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps import AppInfo, available_apps
-from apps.ui import BOOK, esc, header, place
+from apps.ui import BOOK, UPLOAD_CACHE, esc, header, place
 
 
 def _card(app: AppInfo) -> str:
@@ -16,7 +16,7 @@ def build_lab() -> tuple[gr.Blocks, str]:
     """The whole lab as one Blocks, plus the CSS to pass to ``launch()``."""
     apps = available_apps()
     css = "".join(getattr(module, "CSS", "") for _, module in apps)
-    with gr.Blocks(title="LLM Lab") as lab:
+    with gr.Blocks(title="LLM Lab", delete_cache=UPLOAD_CACHE) as lab:
         header("LLM Lab", f"Hands-on apps for understanding and using language models · {BOOK}")
         with gr.Tabs(elem_id="lab-tabs") as tabs:
             with gr.Tab("🏠 Home", id="home"):

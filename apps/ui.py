@@ -197,6 +197,11 @@ def limit_jobs_per_session(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+#: Gradio keeps every upload in its temp folder; the launched Blocks sweeps files older than a
+#: workshop day every hour (``delete_cache=(frequency_s, age_s)``) so a room's uploads cannot fill
+#: the disk. Data the apps keep (RAG documents, votes) lives in ``LLM_LAB_DATA``, not there.
+UPLOAD_CACHE = (3600, 8 * 3600)
+
 #: Pass as ``concurrency_id=HEAVY`` (with ``concurrency_limit=heavy_limit()``) on events that run
 #: models, so heavy calls share one bounded pool and cannot starve light ones.
 HEAVY = "lab-heavy"
@@ -242,7 +247,7 @@ def standalone(build: Callable[[], gr.Blocks], slug: str, css: str = "") -> gr.B
     from apps import info
 
     app = info(slug)
-    with gr.Blocks(title=f"{app.title} · LLM Lab") as demo:
+    with gr.Blocks(title=f"{app.title} · LLM Lab", delete_cache=UPLOAD_CACHE) as demo:
         header("LLM Lab", f"Hands-on apps for understanding and using language models · {BOOK}")
         place(build())
         gr.HTML(f'<div class="lab-footer">LLM Lab — {esc(BOOK)}</div>')

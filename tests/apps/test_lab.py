@@ -6,6 +6,7 @@ import urllib.request
 
 from apps import APPS, available_apps
 from apps.lab import build_lab
+from apps.ui import UPLOAD_CACHE
 from tests.conftest import free_port
 
 
@@ -17,6 +18,8 @@ def test_lab_serves_every_present_app(launch):
     assert [a["slug"] for a in info["apps"]] == [a.slug for a, _ in available_apps()]
     html = urllib.request.urlopen(url, timeout=30).read().decode()
     assert "LLM Lab" in html
+    # a room's uploads are swept from Gradio's temp folder (hourly, files older than a workshop day)
+    assert lab.delete_cache == UPLOAD_CACHE and UPLOAD_CACHE[1] >= 4 * 3600
 
 
 def test_api_names_are_prefixed_by_app():
