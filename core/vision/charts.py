@@ -31,7 +31,7 @@ def label_bars(result: Any) -> Any:
                              hovertemplate="%{y}: %{x:.3f}<extra>" + plot_text(name, 40) + "</extra>"))
     fig.update_xaxes(range=[0, 1.12], tickformat=".0%", title_text="softmax over your labels")
     method = "CLIP zero-shot" if result.method == "clip" else "Offline proxy (EfficientNet-Lite0 + MiniLM, not CLIP)"
-    tmpl = plot_text(result.template, 60)
+    tmpl = plot_text(result.template, 44)
     n = len(result.labels) * max(1, len(result.images))
     return _layout(fig, f"{method} · template “{tmpl}”", min(720, 150 + 26 * n))
 

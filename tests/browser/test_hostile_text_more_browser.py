@@ -241,7 +241,7 @@ def test_captioner_labels_templates_captions_question(launch: Any, page: Any) ->
     page.locator("[data-testid=toast-body]").first.wait_for(timeout=60_000)
     assert_inert(page, "[data-testid=toast-body]", w, expect=[f"'{IMG} {MD_IMG}' has no {{}} placeholder"])
     page.locator("[data-testid=toast-body] .toast-close").first.click()
-    _textbox(page, "vision-template").fill(f"a photo of a {{}} {IMG} {LONG}")
+    _textbox(page, "vision-template").fill(f"a photo of a {{}} {IMG} {LONG[:200]}")  # templates: ≤ 300 chars
     _textbox(page, "vision-templates").fill(f"{{}} {SVG}\n{MD_LINK} {{}}")
     page.locator("#vision-label-btn").click()
     page.locator("#vision-label-plot .js-plotly-plot").wait_for(timeout=120_000)
