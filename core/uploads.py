@@ -61,7 +61,8 @@ def sniff(head: bytes) -> str:
             return kind
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    if b"\x00" in head[:4096] and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
+    if b"\x00" in head[:4096] and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")
+                                        or bomless_utf16(head)):
         # UTF-16 has NULs too; anything else with NULs is binary
         return "binary"
     return "text"
@@ -108,12 +109,32 @@ class DecodedText:
     notes: tuple[str, ...] = ()
 
 
+def bomless_utf16(head: bytes) -> str | None:
+    """'utf-16-le'/'utf-16-be' when ``head`` looks like UTF-16 saved without a byte-order mark (mostly
+    Latin text: every other byte is NUL, always on the same side), else None."""
+    sample = head[:4096]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even = sum(1 for i in range(0, 2 * pairs, 2) if sample[i] == 0)
+    odd = sum(1 for i in range(1, 2 * pairs, 2) if sample[i] == 0)
+    if odd >= 0.6 * pairs and even <= 0.02 * pairs:
+        return "utf-16-le"
+    if even >= 0.6 * pairs and odd <= 0.02 * pairs:
+        return "utf-16-be"
+    return None
+
+
 def decode_bytes(data: bytes, name: str = "the file") -> DecodedText:
     """Decode text of unknown encoding: UTF-8 (with or without BOM), else detect with charset-normalizer."""
     notes: list[str] = []
     for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
             return DecodedText(data.decode(enc, errors="replace"), enc)
+    utf16 = bomless_utf16(data)  # before UTF-8: NUL bytes are valid UTF-8
+    if utf16:
+        return DecodedText(data.decode(utf16, errors="replace"), utf16,
+                           (f"{name} is UTF-16 without a byte-order mark; decoded it as {utf16}.",))
     try:
         return DecodedText(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
@@ -339,7 +360,7 @@ def _content_bytes(page: Any) -> int:
 def read_pdf(file: Any, *, max_pages: int | None = None) -> PdfText:
     """Extract text per page with pypdf; encrypted, broken or text-less PDFs get a clear message."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
     checked = check_file(file, {"pdf"})
     name = checked.name
@@ -370,6 +391,9 @@ def read_pdf(file: Any, *, max_pages: int | None = None) -> PdfText:
         raise
     except FileNotDecryptedError:
         raise InvalidUpload(f"'{name}' is password-protected; remove the password and upload it again.") from None
+    except LimitReachedError:
+        raise InvalidUpload(f"'{name}' expands to far more data than a document needs (a decompression bomb?); "
+                            "the lab does not read it.") from None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
         raise InvalidUpload(f"'{name}' is not a readable PDF (it may be truncated or corrupted): "
                             f"{type(exc).__name__}.") from None

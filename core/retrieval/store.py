@@ -225,6 +225,22 @@ class IndexStore:
                     removed += 1
             except OSError:
                 pass
+        return removed + self._clean_doc_tmp()
+
+    def _clean_doc_tmp(self, older_than_s: float = 600) -> int:
+        """Document temp files take milliseconds to write: one ten minutes old is a crash leftover."""
+        removed = 0
+        try:
+            leftovers = list(self.docs_dir.glob(".tmp-*")) if self.docs_dir.exists() else []
+        except OSError:
+            return 0
+        for tmp in leftovers:
+            try:
+                if time.time() - tmp.stat().st_mtime > older_than_s:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                pass
         return removed
 
 

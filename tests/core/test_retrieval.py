@@ -307,8 +307,13 @@ def test_half_built_index_is_never_served(tmp_path: Path) -> None:
     (stale / "chunks.json").write_text("[]")
     assert store.load_index(key) is None
     os.utime(stale, (0, 0))
-    store.clean_stale_tmp()
-    assert not stale.exists()
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    old_doc, new_doc = tmp_path / "docs" / ".tmp-abc-dead", tmp_path / "docs" / ".tmp-abc-writing"
+    old_doc.write_text("{")
+    new_doc.write_text("{")
+    os.utime(old_doc, (0, 0))
+    assert store.clean_stale_tmp() == 2  # the index folder and the old document temp file
+    assert not stale.exists() and not old_doc.exists() and new_doc.exists()
     # a complete index loads
     store.save_index(key, chunks, bad[:1], {})
     loaded = store.load_index(key)

@@ -170,3 +170,23 @@ def test_encrypted_scanned_broken_and_long_pdfs(tmp_path):
         read_pdf(write(tmp_path, "cut.pdf", good[: len(good) // 2]))
     with override_settings(limits=Limits(pdf_pages=2)), pytest.raises(InvalidUpload, match="limit is 2"):
         read_pdf(tmp_path / "good.pdf")
+
+
+def test_utf16_without_bom_is_text_not_binary(tmp_path):
+    for encoding in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes("text,label\nnaïve café,1\nplain,0\n".encode(encoding))
+        assert sniff(path.read_bytes()) == "text"
+        table = read_csv(path)
+        assert table.columns == ["text", "label"] and table.frame["text"][0] == "naïve café"
+        assert table.encoding == encoding
+    assert sniff(b"\x00\x01\x02\x03" * 100) == "binary"  # NULs without the UTF-16 pattern stay binary
+
+
+def test_pdf_decompression_bomb_is_named(tmp_path):
+    from tests.apps.test_upload_endpoints_fuzz import _deflate_repeated, _raw_pdf
+
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(_raw_pdf(_deflate_repeated(b"0", 80_000_000)))  # ~80 KB that inflates past pypdf's limit
+    with pytest.raises(InvalidUpload, match="decompression bomb"):
+        read_pdf(path)
