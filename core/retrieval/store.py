@@ -209,38 +209,32 @@ class IndexStore:
         return removed
 
     def clean_stale_tmp(self, older_than_s: float = 3600) -> int:
-        """Remove temporary folders left by crashed builds: at once when their build lock is free (the
-        builder died, e.g. with a killed server), else (no lock file) once older than ``older_than_s``;
-        never while a live build holds the lock. Returns how many folders went."""
-        removed = 0
-        try:
-            leftovers = list(self.index_dir.glob(".tmp-*")) if self.index_dir.exists() else []
-        except OSError:
-            return 0
-        for tmp in leftovers:
-            try:
-                state = _build_state(tmp)
-                if state == "dead" or (state == "unknown" and time.time() - tmp.stat().st_mtime > older_than_s):
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    removed += 1
-            except OSError:
-                pass
-        return removed + self._clean_doc_tmp()
+        """Remove what crashed writers left behind; returns how many temp folders/files went.
 
-    def _clean_doc_tmp(self, older_than_s: float = 600) -> int:
-        """Document temp files take milliseconds to write: one ten minutes old is a crash leftover."""
+        Index temp folders go at once when their build lock is free (the builder died, e.g. with a
+        killed server), else (no lock file) once older than ``older_than_s``; never while a live build
+        holds the lock. Document temp files take milliseconds to write: ten minutes old is a leftover.
+        """
+        now = time.time()
+
+        def index_is_stale(tmp: Path) -> bool:
+            state = _build_state(tmp)
+            return state == "dead" or (state == "unknown" and now - tmp.stat().st_mtime > older_than_s)
+
         removed = 0
-        try:
-            leftovers = list(self.docs_dir.glob(".tmp-*")) if self.docs_dir.exists() else []
-        except OSError:
-            return 0
-        for tmp in leftovers:
+        for folder, is_stale in ((self.index_dir, index_is_stale),
+                                 (self.docs_dir, lambda tmp: now - tmp.stat().st_mtime > 600)):
             try:
-                if time.time() - tmp.stat().st_mtime > older_than_s:
-                    tmp.unlink()
-                    removed += 1
+                leftovers = list(folder.glob(".tmp-*")) if folder.exists() else []
             except OSError:
-                pass
+                continue
+            for tmp in leftovers:
+                try:
+                    if is_stale(tmp):
+                        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+                        removed += 1
+                except OSError:
+                    pass
         return removed
 
 
