@@ -9,7 +9,7 @@ import os
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -35,27 +35,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def launch() -> Iterator[Callable[..., tuple[Any, str]]]:
-    """``client, url = launch(blocks, css="")``: serve Blocks on loopback; closed after the test."""
+def serve_blocks(blocks: Any, css: str = "") -> Generator[Any, None, None]:
+    """Serve Blocks on loopback and yield a gradio_client Client; closes the server afterwards.
+    ``yield from serve_blocks(build(), CSS)`` in a module-scoped fixture shares one app per module."""
     from gradio_client import Client
 
     from apps.ui import configure_queue, launch_kwargs
 
-    launched: list[Any] = []
+    configure_queue(blocks)
+    blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                  **launch_kwargs(css))
+    try:
+        yield Client(blocks.local_url, verbose=False, download_files=False)
+    finally:
+        blocks.close()
+
+
+@pytest.fixture
+def launch() -> Iterator[Callable[..., tuple[Any, str]]]:
+    """``client, url = launch(blocks, css="")``: serve Blocks on loopback; closed after the test."""
+    servers: list[Generator[Any, None, None]] = []
 
     def _launch(blocks: Any, css: str = "") -> tuple[Any, str]:
-        configure_queue(blocks)
-        kwargs = launch_kwargs(css)
-        blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                      quiet=True, **kwargs)
-        launched.append(blocks)
-        url = blocks.local_url
-        return Client(url, verbose=False, download_files=False), url
+        server = serve_blocks(blocks, css)
+        client = next(server)
+        servers.append(server)
+        return client, blocks.local_url
 
     yield _launch
-    for blocks in launched:
-        blocks.close()
+    for server in servers:
+        server.close()  # runs serve_blocks' finally: blocks.close()
 
 
 @pytest.fixture(scope="session")

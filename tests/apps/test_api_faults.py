@@ -25,6 +25,7 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from core.settings import get_settings, override_settings
+from tests.conftest import serve_blocks
 from tests.fake_openai import FakeOpenAI
 
 KEY = "sk-fault-test-5e1f9a"
@@ -66,21 +67,6 @@ def healthy_after(server: FakeOpenAI) -> Iterator[None]:
     server.mode = "ok"
 
 
-def _serve(blocks: Any, css: str) -> Iterator[Any]:
-    from gradio_client import Client
-
-    from apps.ui import configure_queue, launch_kwargs
-    from tests.conftest import free_port
-
-    configure_queue(blocks)
-    blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                  **launch_kwargs(css))
-    try:
-        yield Client(blocks.local_url, verbose=False, download_files=False)
-    finally:
-        blocks.close()
-
-
 def fails_clearly(client: Any, *args: Any, api_name: str, expect: str) -> str:
     """The request ends in an AppError saying ``expect``, without the key, within the bound."""
     started = time.perf_counter()
@@ -115,7 +101,7 @@ SAMPLING = [0.7, 1.0, 50, 16, 1.0, 0, True]  # temperature, top_p, top_k, max_ne
 def prompts() -> Iterator[Any]:
     from apps import prompt_lab
 
-    yield from _serve(prompt_lab.build(), prompt_lab.CSS)
+    yield from serve_blocks(prompt_lab.build(), prompt_lab.CSS)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -154,7 +140,7 @@ def test_prompt_lab_multi_request_endpoints(prompts: Any, server: FakeOpenAI, fa
 def rag() -> Iterator[Any]:
     from apps import rag_chat
 
-    yield from _serve(rag_chat.build(), rag_chat.CSS)
+    yield from serve_blocks(rag_chat.build(), rag_chat.CSS)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -181,7 +167,7 @@ def classifiers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     cache = tmp_path_factory.mktemp("llm-lab-cache")  # fitted methods are cached: keep them out of ~/.cache
     (cache / "assets").symlink_to(get_settings().assets_dir)
     with override_settings(cache_dir=cache):
-        yield from _serve(classifier_zoo.build(), classifier_zoo.CSS)
+        yield from serve_blocks(classifier_zoo.build(), classifier_zoo.CSS)
 
 
 def _zoo(server: FakeOpenAI, methods: list[str]) -> list[Any]:
@@ -243,7 +229,7 @@ def arena(server: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Itera
         store = ArenaStore(Database(Path(tmp_path_factory.mktemp("arena")) / "arena.sqlite3"))
         game = Arena(parse_config(cfg, offline=True), store=store, max_new_tokens=32, seed=3,
                      battles_per_minute=1000, votes_per_minute=1000)
-        yield from _serve(eval_arena.build(game), eval_arena.CSS)
+        yield from serve_blocks(eval_arena.build(game), eval_arena.CSS)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))

@@ -31,6 +31,8 @@ from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import serve_blocks
+
 FUZZ = settings(max_examples=8, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 CALL_TIMEOUT_S = 45.0  # one fuzzed request (they take ~0.2-2 s here; the slowest bombs ~3 s)
@@ -265,22 +267,6 @@ _TMP = tempfile.TemporaryDirectory(prefix="llm-lab-upload-fuzz-")  # removed whe
 # --------------------------------------------------------------------------------------------
 
 
-def _serve(build: Callable[[], Any], css: str) -> Iterator[Any]:
-    from gradio_client import Client
-
-    from apps.ui import configure_queue, launch_kwargs
-    from tests.conftest import free_port
-
-    blocks = build()
-    configure_queue(blocks)
-    blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                  **launch_kwargs(css))
-    try:
-        yield Client(blocks.local_url, verbose=False, download_files=False)
-    finally:
-        blocks.close()
-
-
 def call(client: Any, *args: Any, api_name: str) -> tuple[Any, str | None]:
     """(result, None) or (None, message): the message must be specific, never generic or a trace."""
     job = client.submit(*args, api_name=api_name)
@@ -355,7 +341,7 @@ CSV_NAMES = ["data.csv", "data.csv", "reviews.tsv", "notes.txt", "photo.png", "d
 def classifiers() -> Iterator[Any]:
     from apps.classifier_zoo import CSS, build
 
-    yield from _serve(build, CSS)
+    yield from serve_blocks(build(), CSS)
 
 
 def _classifiers_normal(client: Any) -> None:
@@ -393,7 +379,7 @@ def test_classifier_zoo_csv_upload(classifiers: Any, memory: dict, case: tuple) 
 def topics() -> Iterator[Any]:
     from apps.topic_explorer import CSS, build
 
-    yield from _serve(build, CSS)
+    yield from serve_blocks(build(), CSS)
 
 
 def _topics_normal(client: Any) -> None:
@@ -431,7 +417,7 @@ RAG_NAMES = ["doc.pdf", "doc.pdf", "notes.txt", "readme.md", "data.csv"]
 def rag() -> Iterator[Any]:
     from apps.rag_chat import CSS, build
 
-    yield from _serve(build, CSS)
+    yield from serve_blocks(build(), CSS)
 
 
 def _rag_normal(client: Any) -> None:
@@ -469,7 +455,7 @@ IMAGE_NAMES = ["photo.png", "photo.png", "photo.jpg", "anim.gif", "scan.tiff", "
 def vision() -> Iterator[Any]:
     from apps.multimodal_captioner import CSS, build
 
-    yield from _serve(build, CSS)
+    yield from serve_blocks(build(), CSS)
 
 
 def _vision_normal(client: Any) -> None:
