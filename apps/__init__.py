@@ -1,61 +1,29 @@
-"""The seven LLM Lab apps. ``python -m apps`` serves them together; ``python -m apps.<name>`` alone.
+"""The seven LLM Lab apps. ``python -m apps`` serves them together (home at ``/``, each app at
+``/<slug>``); ``python -m apps.<slug>`` serves one alone at ``/``.
 
-Each app module defines ``build() -> gr.Blocks`` (layout and wiring only; logic lives in ``core``)
-and may define ``CSS`` (a string). Apps that have not landed yet are simply absent from the lab.
+Each app is a package ``apps/<slug>/``: ``__init__.py`` declares its :class:`~apps.manifest.Manifest`
+(plain data, no side effects), ``app.py`` lays out and wires its ``gr.Blocks`` (``build()``), and
+``views.py`` renders its HTML. The logic lives in ``core/<slug>/``.
 """
 from __future__ import annotations
 
 import importlib
-import logging
-from dataclasses import dataclass
-from types import ModuleType
 
-log = logging.getLogger(__name__)
+from apps.manifest import Chapter, Manifest
 
-
-@dataclass(frozen=True)
-class AppInfo:
-    """How the lab shell lists an app."""
-
-    slug: str  # tab id and api_name prefix, e.g. "tokenizers"
-    module: str  # importable module path
-    title: str
-    tagline: str  # one line for the home page
-    chapters: str  # book chapters, e.g. "Ch. 2"
-    emoji: str
+SLUGS: tuple[str, ...] = ("tokenizers", "classifiers", "topics", "prompts", "rag", "vision", "arena")
 
 
-APPS: tuple[AppInfo, ...] = (
-    AppInfo("tokenizers", "apps.tokenizer_arena", "Tokenizer Arena",
-            "See how real tokenizers cut the same text — side by side, byte by byte.", "Ch. 2", "🔤"),
-    AppInfo("classifiers", "apps.classifier_zoo", "Classifier Zoo",
-            "Every way the book classifies text, compared on the same data.", "Ch. 4, 11", "🏷️"),
-    AppInfo("topics", "apps.topic_explorer", "Topic Explorer",
-            "Upload a CSV and find topics you can see and steer with BERTopic.", "Ch. 5", "🗺️"),
-    AppInfo("prompts", "apps.prompt_lab", "Prompt Lab",
-            "See the prompt the model really gets, steer sampling, try prompting techniques.", "Ch. 3, 6, 7", "🧪"),
-    AppInfo("rag", "apps.rag_chat", "RAG Chat",
-            "Chat with your documents, with every retrieval step visible and cited.", "Ch. 8", "📚"),
-    AppInfo("vision", "apps.multimodal_captioner", "Multimodal Captioner",
-            "Zero-shot image labels, image–text similarity, captions and questions.", "Ch. 9", "🖼️"),
-    AppInfo("arena", "apps.eval_arena", "Pairwise Eval Arena",
-            "Anonymous side-by-side battles, durable votes, a leaderboard with confidence intervals.", "Ch. 12", "⚔️"),
-)
+def manifest(slug: str) -> Manifest:
+    """The manifest of one app (``KeyError`` for an unknown slug)."""
+    if slug not in SLUGS:
+        raise KeyError(f"unknown app {slug!r}; known: {', '.join(SLUGS)}")
+    return importlib.import_module(f"apps.{slug}").MANIFEST
 
 
-def available_apps() -> list[tuple[AppInfo, ModuleType]]:
-    """The apps whose module exists, imported, in the lab's order."""
-    found = []
-    for info in APPS:
-        try:
-            module = importlib.import_module(info.module)
-        except ModuleNotFoundError as exc:
-            if exc.name == info.module:  # not landed yet: simply absent
-                continue
-            raise
-        found.append((info, module))
-    return found
+def manifests() -> list[Manifest]:
+    """Every app's manifest, in the lab's order."""
+    return [manifest(slug) for slug in SLUGS]
 
 
-def info(slug: str) -> AppInfo:
-    return next(a for a in APPS if a.slug == slug)
+__all__ = ["Chapter", "Manifest", "SLUGS", "manifest", "manifests"]

@@ -1,7 +1,7 @@
-"""``python -m apps [--host H] [--port P]``: serve the whole lab."""
+"""``python -m apps [--host H] [--port P] [--openai-base-url URL]``: serve the whole lab."""
+from apps import manifests
 from apps.lab import build_lab
-from apps.ui import serve
+from apps.launch import serve
 
 if __name__ == "__main__":
-    lab, css = build_lab()
-    serve(lab, css, description="LLM Lab: all apps in one server")
+    serve(build_lab, manifests(), description="LLM Lab: all apps in one server")

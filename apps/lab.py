@@ -1,54 +1,67 @@
-"""The lab shell: a home page listing the apps, each app in its own tab, one queue, one launch."""
+"""The lab shell: the home page at ``/``, each app on its own page at ``/<slug>``, one queue.
+
+Gradio's multipage ``Blocks.route`` serves each page with only its own components, so opening one
+app downloads one app; query parameters reach the page (``/arena?room=CODE``, a share link).
+"""
 from __future__ import annotations
 
 import gradio as gr
 
-from apps import AppInfo, available_apps
-from apps.ui import BOOK, UPLOAD_CACHE, esc, header, place
+from apps import manifests
+from apps.common import esc, footer, header
+from apps.launch import UPLOAD_CACHE, place
+from apps.manifest import Manifest
+
+HOME_INTRO = ("Pick an app. Each one makes chapters of the book interactive with today's models. "
+              "The models run on this lab's server; all you need is this browser tab.")
 
 
-def _card(app: AppInfo) -> str:
-    return (f'<div class="lab-card"><div class="emoji">{esc(app.emoji)}</div><h3>{esc(app.title)}</h3>'
-            f'<p>{esc(app.tagline)}</p><div class="chapter">Book {esc(app.chapters)}</div></div>')
+def card(app: Manifest) -> str:
+    """A home-page card: the whole card is a link to the app's page."""
+    return (f'<a class="lab-card" href="{esc(app.slug)}" id="open-{esc(app.slug)}">'
+            f'<div class="emoji">{esc(app.emoji)}</div><h3>{esc(app.title)}</h3>'
+            f'<p>{esc(app.tagline)}</p><div class="chapter">Book {esc(app.chapter_tags)}</div>'
+            f'<div class="open">Open {esc(app.title)} →</div></a>')
 
 
 def build_lab() -> tuple[gr.Blocks, str]:
-    """The whole lab as one Blocks, plus the CSS to pass to ``launch()``."""
-    apps = available_apps()
-    css = "".join(getattr(module, "CSS", "") for _, module in apps)
+    """The whole lab as one multipage Blocks, plus the CSS to pass to ``launch()``."""
+    apps = manifests()
+    css = "".join(app.css for app in apps)
     with gr.Blocks(title="LLM Lab", delete_cache=UPLOAD_CACHE) as lab:
-        header("LLM Lab", f"Hands-on apps for understanding and using language models · {BOOK}")
-        with gr.Tabs(elem_id="lab-tabs") as tabs:
-            with gr.Tab("🏠 Home", id="home"):
-                gr.Markdown(
-                    "Pick an app. Each one makes chapters of the book interactive with today's models; "
-                    "everything runs in your browser, nothing to install."
-                    if apps else "No apps are installed yet.")
-                with gr.Row(equal_height=True, elem_classes="lab-cards"):
-                    for app, _ in apps:
-                        with gr.Column(min_width=240):
-                            gr.HTML(_card(app))
-                            open_btn = gr.Button(f"Open {app.title}", size="sm", variant="secondary",
-                                                 elem_id=f"open-{app.slug}")
-                            open_btn.click(lambda slug=app.slug: gr.Tabs(selected=slug), None, tabs,
-                                           api_visibility="private", queue=False)
-            for app, module in apps:
-                with gr.Tab(f"{app.emoji} {app.title}", id=app.slug, elem_id=f"tab-{app.slug}"):
-                    place(module.build())
-        with gr.Row(visible=False):
-            info_btn = gr.Button("info")
-            info_out = gr.JSON()
-        info_btn.click(lab_info, None, info_out, api_name="lab_info")
-        gr.HTML(f'<div class="lab-footer">LLM Lab · {esc(BOOK)} · offline-first, deployable to Spaces</div>')
+        header()
+        gr.Markdown(HOME_INTRO, elem_classes="lab-note")
+        gr.HTML('<nav class="lab-cards" aria-label="Apps">' + "".join(card(a) for a in apps) + "</nav>")
+        gr.api(lab_info, api_name="lab_info")
+        footer()
+    for app in apps:
+        with lab.route(f"{app.emoji} {app.title}", app.path):
+            header(home="./")
+            place(app.build_fn()())
+            footer()
     return lab, css
 
 
 def lab_info() -> dict:
-    """What this lab serves: mode, apps, loaded models (for instructors and health checks)."""
+    """What this lab serves: mode, engine, apps, loaded models and memory (instructors, health checks)."""
     from core.loader import cache
     from core.settings import get_settings
 
     settings = get_settings()
-    return {"mode": settings.mode,
-            "apps": [{"slug": a.slug, "title": a.title, "chapters": a.chapters} for a, _ in available_apps()],
+    info = {"mode": settings.mode,
+            "apps": [{"slug": a.slug, "title": a.title, "path": a.path, "chapters": a.chapter_tags}
+                     for a in manifests()],
             "loaded_models": [name for name, _ in cache().loaded()]}
+    try:
+        from core.generation import engine_info
+
+        info["engine"] = engine_info()
+    except ImportError:
+        pass
+    try:
+        from core.cache import memory_report
+
+        info["memory"] = memory_report()
+    except ImportError:
+        pass
+    return info

@@ -18,8 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default="tfidf,embed_lr,zeroshot,setfit,task,generative")
     args = parser.parse_args(argv)
 
-    from core.classification import ZooConfig, builtin, evaluate
-    from core.classification import embeddings, methods
+    from core.classifiers import ZooConfig, builtin, evaluate
+    from core.classifiers import embeddings, methods
     from core.settings import get_settings, override_settings
 
     keys = args.methods.split(",")

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from core.generation import LocalBackend, SamplingParams
-    from core.prompting import constrained as cons
-    from core.prompting.run import Stats, timed_stream
+    from core.prompts import constrained as cons
+    from core.prompts.run import Stats, timed_stream
 
     backend = LocalBackend("chat-smollm2-135m")
     t0 = time.perf_counter()
@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     # the app over HTTP
     from gradio_client import Client
 
-    from apps import prompt_lab
-    from apps.ui import configure_queue, launch_kwargs, standalone
+    from apps.prompts.app import app as prompt_lab
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs, standalone
     from tests.conftest import free_port
 
     blocks = standalone(prompt_lab.build, "prompts", prompt_lab.CSS)

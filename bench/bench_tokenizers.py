@@ -18,9 +18,9 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from core.tokenization import DEFAULT_OFFLINE, get_tokenizer, label_of  # noqa: E402
-from core.tokenization import arena as core_arena  # noqa: E402
-from core.tokenization import registry  # noqa: E402
+from core.tokenizers import DEFAULT_OFFLINE, get_tokenizer, label_of  # noqa: E402
+from core.tokenizers import arena as core_arena  # noqa: E402
+from core.tokenizers import registry  # noqa: E402
 
 
 def corpus(chars: int) -> str:
@@ -34,7 +34,7 @@ from bench.common import best_of as best  # noqa: E402
 
 
 def full_view(text: str, ids: list[str]) -> int:
-    from apps.tokenizer_arena import arena_html, diff_html, notes_html
+    from apps.tokenizers.app import arena_html, diff_html, notes_html
 
     result = core_arena.compare(text, ids)
     html = arena_html(result, False) + diff_html(result) + notes_html(result.notes)
@@ -44,7 +44,7 @@ def full_view(text: str, ids: list[str]) -> int:
 
 def cold_load(arena_id: str) -> float:
     code = ("import time,os;os.environ['HF_HUB_OFFLINE']='1';t=time.perf_counter();"
-            "from core.tokenization import get_tokenizer;get_tokenizer(%r);print(time.perf_counter()-t)" % arena_id)
+            "from core.tokenizers import get_tokenizer;get_tokenizer(%r);print(time.perf_counter()-t)" % arena_id)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return float(out.stdout.strip().splitlines()[-1])

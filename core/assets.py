@@ -91,7 +91,7 @@ ASSETS: tuple[Asset, ...] = (
 #: receiving a ``report(str)`` callback). Apps add theirs here.
 PREPARE_STEPS: tuple[str, ...] = (
     "core.loader:prepare_offline_models",
-    "core.tokenization.registry:prepare_tokenizers",
+    "core.tokenizers.registry:prepare_tokenizers",
     "core.vision.offline:prepare_class_embeddings",
 )
 

@@ -78,6 +78,8 @@ class Settings:
     torch_threads: int = 0  # 0 = torch default
     on_spaces: bool = False
     zero_gpu: bool = False
+    server_name: str = "127.0.0.1"  # GRADIO_SERVER_NAME, as Gradio itself reads it
+    server_port: int = 7860  # GRADIO_SERVER_PORT
 
     @property
     def offline(self) -> bool:
@@ -136,6 +138,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         torch_threads=_env_int(env, "LLM_LAB_TORCH_THREADS", 0),
         on_spaces=on_spaces,
         zero_gpu=env.get("SPACES_ZERO_GPU", "").lower() == "true",
+        server_name=env.get("GRADIO_SERVER_NAME", "").strip() or Settings.server_name,
+        server_port=_env_int(env, "GRADIO_SERVER_PORT", Settings.server_port),
     )
 
 
@@ -160,6 +164,17 @@ def override_settings(**changes: object) -> Iterator[Settings]:
         yield _current
     finally:
         _current = previous
+
+
+def set_openai_server(base_url: str | None, model: str | None = None) -> Settings:
+    """The ``--openai-base-url`` / ``--openai-model`` switches: one server for every app in this
+    process (the key still comes from ``OPENAI_API_KEY``)."""
+    global _current
+    current = get_settings()
+    openai = dataclasses.replace(current.openai, base_url=(base_url or current.openai.base_url).strip(),
+                                 model=(model or current.openai.model).strip())
+    _current = dataclasses.replace(current, openai=openai)
+    return _current
 
 
 def reset_settings() -> None:

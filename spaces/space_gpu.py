@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from apps.ui import HEAVY, heavy_limit, user_errors
+from apps.common import HEAVY, heavy_limit, user_errors
 from core.errors import LabError
 from core.gpu import call_with_cpu_fallback, estimate_duration, gpu_task
 from core.settings import get_settings

@@ -40,7 +40,8 @@ def serve_blocks(blocks: Any, css: str = "") -> Generator[Any, None, None]:
     ``yield from serve_blocks(build(), CSS)`` in a module-scoped fixture shares one app per module."""
     from gradio_client import Client
 
-    from apps.ui import configure_queue, launch_kwargs
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs
 
     configure_queue(blocks)
     blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,

@@ -85,7 +85,7 @@ def figures(board: Leaderboard) -> tuple[object, object, object, object]:
                           font=dict(family="Inter, system-ui, sans-serif", size=12))
         return fig
 
-    from core.charts import plot_labels
+    from core.escape import plot_labels
 
     shown = dict(zip(board.labels, plot_labels(board.labels, 32)))  # contestant names are free text
     rows = board.rows

@@ -8,6 +8,7 @@ from typing import Any
 from core.errors import LabError
 from core.topics.data import Corpus, Preview
 from core.topics.model import OutlierReport, StabilityReport, TopicRun
+from core.escape import esc
 
 PALETTE = ["#4f46e5", "#0d9488", "#db2777", "#ea580c", "#16a34a", "#9333ea", "#0284c7", "#ca8a04",
            "#dc2626", "#2563eb", "#059669", "#c026d3", "#65a30d", "#7c3aed", "#0891b2", "#e11d48",
@@ -15,9 +16,6 @@ PALETTE = ["#4f46e5", "#0d9488", "#db2777", "#ea580c", "#16a34a", "#9333ea", "#0
 OUTLIER_GREY = "#c4c9d4"
 MAX_LEGEND_TOPICS = 20
 
-
-def esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def message_figure(message: str) -> Any:

@@ -37,7 +37,7 @@ def arena(tmp_path: Path, servers) -> Arena:
 def test_battle_vote_leaderboard_export(launch, arena: Arena):
     from gradio_client.exceptions import AppError
 
-    from apps.eval_arena import CSS, build
+    from apps.arena.app import CSS, build
 
     client, _ = launch(build(arena), CSS)
     job = client.submit("What is 2+2?", "room-1", api_name="/arena_battle")

@@ -27,7 +27,7 @@ def _settings(source, file, methods, *, test=30, train=80, key="", url="", model
 
 
 def test_app_endpoints(launch, isolated_cache):
-    from apps.classifier_zoo import CSS, UPLOAD, build
+    from apps.classifiers.app import CSS, UPLOAD, build
 
     client, _ = launch(build(), CSS)
     f = handle_file(str(SAMPLE))

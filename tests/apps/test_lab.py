@@ -6,7 +6,7 @@ import urllib.request
 
 from apps import APPS, available_apps
 from apps.lab import build_lab
-from apps.ui import UPLOAD_CACHE
+from apps.launch import UPLOAD_CACHE
 from tests.conftest import free_port
 
 

@@ -134,8 +134,8 @@ import sys, time
 from pathlib import Path
 from unittest import mock
 import numpy as np
-from core.retrieval.chunking import Chunk
-from core.retrieval.store import IndexStore
+from core.rag.chunking import Chunk
+from core.rag.store import IndexStore
 
 def stall(f, arr, **kw):  # write part of the array file, then hang until killed
     f.write(b"\\x93NUMPY\\x01\\x00 half")
@@ -211,9 +211,9 @@ def _vote_burst(clients: list[Any], tokens: list[str], burst: Burst) -> list[thr
 def crash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crash]:
     from gradio_client import handle_file
 
-    from core.retrieval.chunking import ChunkConfig
-    from core.retrieval.models import embedder_id
-    from core.retrieval.store import IndexStore
+    from core.rag.chunking import ChunkConfig
+    from core.rag.models import embedder_id
+    from core.rag.store import IndexStore
     from core.settings import load_settings
 
     tmp = tmp_path_factory.mktemp("lab-faults")

@@ -6,8 +6,8 @@ import json
 import pytest
 from gradio_client.exceptions import AppError
 
-from apps import prompt_lab
-from apps.ui import standalone
+from apps.prompts.app import app as prompt_lab
+from apps.launch import standalone
 from tests.fake_openai import FakeOpenAI
 
 LOCAL = ["Local model", "chat-smollm2-135m", "", "", ""]
@@ -19,7 +19,8 @@ SAMPLING_GREEDY = [0.7, 1.0, 50, 6, 1.0, 0, True]  # temperature, top_p, top_k, 
 def client_url():
     from gradio_client import Client
 
-    from apps.ui import configure_queue, launch_kwargs
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs
     from tests.conftest import free_port
 
     blocks = standalone(prompt_lab.build, "prompts", prompt_lab.CSS)

@@ -14,8 +14,9 @@ GEN = ["Local model", "chat-smollm2-135m", "", "", ""]
 def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from gradio_client import Client
 
-    from apps.rag_chat import CSS, build
-    from apps.ui import configure_queue, launch_kwargs
+    from apps.rag.app import CSS, build
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs
     from tests.conftest import free_port
 
     blocks = build()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from gradio_client.exceptions import AppError
 
-from apps import prompt_lab
-from apps.ui import standalone
+from apps.prompts.app import app as prompt_lab
+from apps.launch import standalone
 from tests.fake_openai import FakeOpenAI
 
 KEY = "sk-PLANTED-7f3a9c0e1b2d4e5f"

@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 from gradio_client import Client
 
-from apps.ui import HEAVY, configure_queue, limit_jobs_per_session
+from apps.common import HEAVY, configure_queue, limit_jobs_per_session
 from core.settings import get_settings, override_settings
 
 

@@ -5,15 +5,16 @@ from typing import Any
 
 import pytest
 
-from core.tokenization.arena import book_sample
+from core.tokenizers.compare import book_sample
 
 
 @pytest.fixture(scope="module")
 def client() -> Any:
     from gradio_client import Client
 
-    from apps.tokenizer_arena import CSS, build
-    from apps.ui import configure_queue, launch_kwargs
+    from apps.tokenizers.app import CSS, build
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs
     from tests.conftest import free_port
 
     demo = build()
@@ -25,8 +26,8 @@ def client() -> Any:
 
 
 def test_build_loads_no_model() -> None:
-    from core.tokenization import registry
-    from apps.tokenizer_arena import build
+    from core.tokenizers import registry
+    from apps.tokenizers.app import build
 
     before = dict(registry._cache)
     build()

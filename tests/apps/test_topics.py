@@ -17,8 +17,9 @@ SETTINGS = ["embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "leaf", "english"
 def app() -> Any:
     from gradio_client import Client
 
-    from apps.topic_explorer import CSS, build
-    from apps.ui import configure_queue, launch_kwargs
+    from apps.topics.app import CSS, build
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs
     from tests.conftest import free_port
 
     demo = build()

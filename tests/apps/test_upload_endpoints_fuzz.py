@@ -8,7 +8,7 @@ PDFs whose few-KB streams expand to megabytes of drawing instructions or past py
 deeply nested PDFs, ZIPs named .csv) to the Classifier Zoo, the Topic Explorer, RAG Chat and the
 Multimodal Captioner (file and webcam inputs). Every case must end, within a time bound, in a
 normal result or a specific message: never the generic "Something went wrong (…)" of
-``apps.ui.user_errors``, Gradio's "upstream … exception", a traceback or a server path. The app
+``apps.common.user_errors``, Gradio's "upstream … exception", a traceback or a server path. The app
 must answer a normal request right after each case, and the process's memory (the apps run in
 this process) must stay bounded.
 """
@@ -339,7 +339,7 @@ CSV_NAMES = ["data.csv", "data.csv", "reviews.tsv", "notes.txt", "photo.png", "d
 
 @pytest.fixture(scope="module")
 def classifiers() -> Iterator[Any]:
-    from apps.classifier_zoo import CSS, build
+    from apps.classifiers.app import CSS, build
 
     yield from serve_blocks(build(), CSS)
 
@@ -377,7 +377,7 @@ def test_classifier_zoo_csv_upload(classifiers: Any, memory: dict, case: tuple) 
 
 @pytest.fixture(scope="module")
 def topics() -> Iterator[Any]:
-    from apps.topic_explorer import CSS, build
+    from apps.topics.app import CSS, build
 
     yield from serve_blocks(build(), CSS)
 
@@ -415,7 +415,7 @@ RAG_NAMES = ["doc.pdf", "doc.pdf", "notes.txt", "readme.md", "data.csv"]
 
 @pytest.fixture(scope="module")
 def rag() -> Iterator[Any]:
-    from apps.rag_chat import CSS, build
+    from apps.rag.app import CSS, build
 
     yield from serve_blocks(build(), CSS)
 
@@ -453,7 +453,7 @@ IMAGE_NAMES = ["photo.png", "photo.png", "photo.jpg", "anim.gif", "scan.tiff", "
 
 @pytest.fixture(scope="module")
 def vision() -> Iterator[Any]:
-    from apps.multimodal_captioner import CSS, build
+    from apps.vision.app import CSS, build
 
     yield from serve_blocks(build(), CSS)
 

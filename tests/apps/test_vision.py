@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from gradio_client import handle_file
 
-from apps.multimodal_captioner import CSS, build
+from apps.vision.app import CSS, build
 from core.vision.images import builtin_path
 
 
@@ -13,7 +13,8 @@ def served():
     import gradio as gr  # noqa: F401
     from gradio_client import Client
 
-    from apps.ui import configure_queue, launch_kwargs
+    from apps.common import configure_queue
+    from apps.launch import launch_kwargs
     from tests.conftest import free_port
 
     demo = build()

@@ -29,8 +29,8 @@ def seed_votes(store: ArenaStore, ids: list[str], n: int = 60) -> None:
 
 
 def test_play_battle_and_see_leaderboard(launch, page, tmp_path: Path):
-    from apps.eval_arena import CSS, build
-    from apps.ui import standalone
+    from apps.arena.app import CSS, build
+    from apps.launch import standalone
 
     replies = {"a": "Tokens are small pieces of text — words or parts of words — that a model reads.",
                "b": "A tokenizer splits text into tokens.",

@@ -13,8 +13,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "classifiers" / "revie
 
 @pytest.mark.browser
 def test_upload_csv_and_compare(launch, page, tmp_path):
-    from apps.classifier_zoo import CSS, build
-    from apps.ui import standalone
+    from apps.classifiers.app import CSS, build
+    from apps.launch import standalone
 
     (tmp_path / "assets").symlink_to(get_settings().assets_dir)
     with override_settings(cache_dir=tmp_path):

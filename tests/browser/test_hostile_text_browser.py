@@ -19,8 +19,8 @@ def _assert_not_executed(page: Any) -> None:
 
 
 def test_tokenizer_chips_show_html_as_text(launch: Any, page: Any) -> None:
-    from apps.tokenizer_arena import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.tokenizers.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     _, url = launch(standalone(build, SLUG, CSS), CSS)
     dialogs: list[str] = []
@@ -40,8 +40,8 @@ def test_tokenizer_chips_show_html_as_text(launch: Any, page: Any) -> None:
 
 
 def test_prompt_view_shows_html_as_text(launch: Any, page: Any) -> None:
-    from apps import prompt_lab
-    from apps.ui import standalone
+    from apps.prompts.app import app as prompt_lab
+    from apps.launch import standalone
 
     _, url = launch(standalone(prompt_lab.build, "prompts", prompt_lab.CSS), prompt_lab.CSS)
     page.goto(url, wait_until="domcontentloaded")

@@ -54,8 +54,8 @@ def _wait_text(page: Any, scope: str, text: str, timeout: int = 60_000) -> None:
 # --------------------------------------------------------------------------------------------
 
 def test_rag_chat_document_question_and_answer(launch: Any, page: Any, tmp_path: Path) -> None:
-    from apps.rag_chat import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.rag.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     doc = tmp_path / (SVG + ".txt")  # the file name is shown too (stats, chunk table, source cards)
     doc.write_text("Okapis eat leaves, grasses, fruit and fungi.\n\n" + HOSTILE + "\n\nOkapis eat " + LONG
@@ -104,8 +104,8 @@ def test_rag_chat_document_question_and_answer(launch: Any, page: Any, tmp_path:
 # --------------------------------------------------------------------------------------------
 
 def test_arena_battle_reveal_leaderboard_live(launch: Any, page: Any, tmp_path: Path) -> None:
-    from apps.eval_arena import CSS, build
-    from apps.ui import standalone
+    from apps.arena.app import CSS, build
+    from apps.launch import standalone
     from core.arena.battles import Arena
     from core.arena.contestants import parse_config
     from core.arena.store import ArenaStore
@@ -181,8 +181,8 @@ def _hostile_csv(path: Path) -> Path:
 
 
 def test_classifier_zoo_labels_cells_and_tables(launch: Any, page: Any, tmp_path: Path) -> None:
-    from apps.classifier_zoo import CSS, build
-    from apps.ui import standalone
+    from apps.classifiers.app import CSS, build
+    from apps.launch import standalone
 
     csv_path = _hostile_csv(tmp_path / "hostile.csv")
     with FakeOpenAI(reply=IMG) as server:  # the API model always answers the <img …> class
@@ -225,8 +225,8 @@ def test_classifier_zoo_labels_cells_and_tables(launch: Any, page: Any, tmp_path
 # --------------------------------------------------------------------------------------------
 
 def test_captioner_labels_templates_captions_question(launch: Any, page: Any) -> None:
-    from apps.multimodal_captioner import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.vision.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     long_label = LONG[:200]  # labels are cut at 200 characters: still one very long word
     _, url = launch(standalone(build, SLUG, CSS), CSS)
@@ -294,8 +294,8 @@ def _hostile_corpus(path: Path) -> Path:
 
 
 def test_topic_explorer_documents_tables_and_labels(launch: Any, page: Any, tmp_path: Path) -> None:
-    from apps.topic_explorer import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.topics.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     csv_path = _hostile_corpus(tmp_path / "hostile_docs.csv")
     _, url = launch(standalone(build, SLUG, CSS), CSS)

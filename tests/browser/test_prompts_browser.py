@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps import prompt_lab
-from apps.ui import standalone
+from apps.prompts.app import app as prompt_lab
+from apps.launch import standalone
 from tests.conftest import screenshot
 
 pytestmark = pytest.mark.browser

@@ -33,8 +33,8 @@ def _pdf(path: Path) -> Path:
 
 
 def test_upload_ask_cited_answer(launch: Any, page: Any, tmp_path: Path) -> None:
-    from apps.rag_chat import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.rag.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     _, url = launch(standalone(build, SLUG, CSS), CSS)
     page.goto(url)

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_three_tokenizers_side_by_side(launch: Any, page: Any) -> None:
-    from apps.tokenizer_arena import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.tokenizers.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     _, url = launch(standalone(build, SLUG, CSS), CSS)
     page.goto(url + "?tok=bert-base-uncased,gpt2,gpt-4", wait_until="domcontentloaded")
@@ -45,8 +45,8 @@ def test_three_tokenizers_side_by_side(launch: Any, page: Any) -> None:
 
 
 def test_language_cost_tab(launch: Any, page: Any) -> None:
-    from apps.tokenizer_arena import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.tokenizers.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     _, url = launch(standalone(build, SLUG, CSS), CSS)
     page.goto(url + "?tok=gpt2,gpt-4,gpt-4o,qwen2&text=hi", wait_until="domcontentloaded")

@@ -11,8 +11,8 @@ from tests.conftest import screenshot
 
 @pytest.mark.browser
 def test_upload_run_and_map(page: Any, launch: Any) -> None:
-    from apps.topic_explorer import CSS, SLUG, build
-    from apps.ui import standalone
+    from apps.topics.app import CSS, SLUG, build
+    from apps.launch import standalone
 
     _, url = launch(standalone(build, SLUG, CSS), CSS)
     page.goto(url)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.multimodal_captioner import CSS, build
+from apps.vision.app import CSS, build
 from core.vision.images import builtin_path
 from tests.conftest import screenshot
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.classification import data as cdata
-from core.classification import embeddings, metrics
-from core.classification.evaluate import evaluate, run_methods
-from core.classification.methods import (METHOD_INFO, UNPARSED, ZooConfig, clear_fitted, fill_prompt, get_method,
+from core.classifiers import data as cdata
+from core.classifiers import embeddings, metrics
+from core.classifiers.evaluate import evaluate, run_methods
+from core.classifiers.methods import (METHOD_INFO, UNPARSED, ZooConfig, clear_fitted, fill_prompt, get_method,
                                          parse_reply)
 from core.errors import InvalidUpload, LabError
 from core.settings import Limits, get_settings, override_settings

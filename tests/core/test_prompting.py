@@ -1,4 +1,4 @@
-"""core.prompting: constrained decoding on SmolLM2 (llguidance), validation, techniques, sweep,
+"""core.prompts: constrained decoding on SmolLM2 (llguidance), validation, techniques, sweep,
 the rendered-prompt and next-token views, the book's examples."""
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 
 from core.errors import LabError
 from core.generation import LocalBackend, SamplingParams
-from core.prompting import constrained as cons
-from core.prompting import examples as book
-from core.prompting import techniques as tech
-from core.prompting.run import Stats, UserStop, make_backend, sampling, timed_stream
-from core.prompting.sweep import parse_values, sweep
-from core.prompting.view import check_fits, next_token, prompt_view, temperature_table
+from core.prompts import constrained as cons
+from core.prompts import examples as book
+from core.prompts import techniques as tech
+from core.prompts.run import Stats, UserStop, make_backend, sampling, timed_stream
+from core.prompts.sweep import parse_values, sweep
+from core.prompts.view import check_fits, next_token, prompt_view, temperature_table
 
 RPG_SCHEMA = {"type": "object",
               "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 24},

@@ -9,11 +9,11 @@ import pytest
 
 from core.errors import LabError
 from core.generation import SamplingParams
-from core.rag import (NOT_FOUND, SYSTEM_PROMPT, answer_stream, build_messages, compare_stream,
+from core.rag.answer import (NOT_FOUND, SYSTEM_PROMPT, answer_stream, build_messages, compare_stream,
                       finish_citations, parse_citations, quote, RagAnswer, segments)
-from core.retrieval.chunking import Chunk, ChunkConfig, Document
-from core.retrieval.search import Collection, Hit
-from core.retrieval.store import IndexStore, build_collection
+from core.rag.chunking import Chunk, ChunkConfig, Document
+from core.rag.search import Collection, Hit
+from core.rag.store import IndexStore, build_collection
 
 
 def hit(i: int, text: str, doc: str = "d.pdf", page: int | None = 2) -> Hit:

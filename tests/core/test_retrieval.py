@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from core.errors import LabError
-from core.retrieval import metrics
-from core.retrieval.chunking import (ChunkConfig, Document, chunk_document, normalise, sentence_spans,
+from core.rag import metrics
+from core.rag.chunking import (ChunkConfig, Document, chunk_document, normalise, sentence_spans,
                                      windows)
-from core.retrieval.documents import builtin_corpus, builtin_eval_set
-from core.retrieval.evaluation import evaluate, judge, parse_items
-from core.retrieval.search import Collection, Hit, apply_threshold, numpy_topk, rerank_hits, rrf
-from core.retrieval.store import IndexStore, build_collection
+from core.rag.documents import builtin_corpus, builtin_eval_set
+from core.rag.evaluation import evaluate, judge, parse_items
+from core.rag.search import Collection, Hit, apply_threshold, numpy_topk, rerank_hits, rrf
+from core.rag.store import IndexStore, build_collection
 
 TINY = [
     "The Eiffel Tower is in Paris and was finished in 1889.",
@@ -184,7 +184,7 @@ def test_rerank_hook_reorders_with_scorer(tiny: Collection) -> None:
 
 def test_reranker_offline_is_explained() -> None:
     from core.errors import ModelUnavailable
-    from core.retrieval.models import cross_encoder_scores, reranker_status
+    from core.rag.models import cross_encoder_scores, reranker_status
 
     ok, note = reranker_status()
     assert not ok and "not available offline" in note
@@ -219,7 +219,7 @@ def test_mrr_hit_ndcg_hand_computed() -> None:
 
 
 def test_judge_counts_each_passage_once() -> None:
-    from core.retrieval.chunking import Chunk
+    from core.rag.chunking import Chunk
 
     def hit(i: int, text: str) -> Hit:
         return Hit(Chunk(i, "d", None, text, 0, len(text)), i + 1, 0.0, "x")
@@ -291,7 +291,7 @@ def test_half_built_index_is_never_served(tmp_path: Path) -> None:
         pass
 
     bad = np.zeros((2, 4), np.float32)
-    from core.retrieval.chunking import Chunk
+    from core.rag.chunking import Chunk
 
     chunks = [Chunk(0, "d", None, "x", 0, 1)]  # 1 chunk, 2 vectors: rejected on load
     import unittest.mock as mock

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidUpload
-from core.retrieval.chunking import ChunkConfig, chunk_document
-from core.retrieval.documents import builtin_corpus, read_document, read_documents
+from core.rag.chunking import ChunkConfig, chunk_document
+from core.rag.documents import builtin_corpus, read_document, read_documents
 from core.settings import Limits, get_settings, override_settings
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from core.errors import LabError
-from core.tokenization import get_tokenizer
-from core.tokenization import arena
-from core.tokenization.render import group_tokens, render_tokens, sanitize, visible
+from core.tokenizers import get_tokenizer
+from core.tokenizers import compare as arena
+from core.tokenizers.render import group_tokens, render_tokens, sanitize, visible
 
 SAMPLE = arena.book_sample()
 TIKTOKEN = {"gpt2": "r50k_base", "p50k": "p50k_base", "gpt-4": "cl100k_base", "gpt-4o": "o200k_base"}
@@ -15,7 +15,7 @@ TEXTS = [SAMPLE, "hello world", "<|endoftext|> is special", "👨‍👩‍👧�
 
 
 def _tiktoken(name: str):
-    from core.tokenization.registry import _tiktoken_encoding
+    from core.tokenizers.registry import _tiktoken_encoding
 
     return _tiktoken_encoding(name)
 
@@ -202,7 +202,7 @@ def test_decode_many() -> None:
 
 
 def test_every_offline_tokenizer_loads_and_round_trips() -> None:
-    from core.tokenization import available_specs
+    from core.tokenizers import available_specs
 
     for spec in available_specs():
         tok = get_tokenizer(spec.id)
@@ -212,7 +212,7 @@ def test_every_offline_tokenizer_loads_and_round_trips() -> None:
 
 
 def test_hub_errors_are_one_clear_line() -> None:
-    from core.tokenization.registry import _hub_error
+    from core.tokenizers.registry import _hub_error
 
     gated = _hub_error("bigcode/starcoder2-15b", OSError("You are trying to access a gated repo. 401 Client Error"))
     assert "gated" in str(gated) and "HF_TOKEN" in str(gated)
@@ -226,7 +226,7 @@ def test_hub_errors_are_one_clear_line() -> None:
 def test_share_link_restore() -> None:
     from types import SimpleNamespace
 
-    from apps.tokenizer_arena import restore_from_url
+    from apps.tokenizers.app import restore_from_url
 
     req = SimpleNamespace(query_params={"text": "<b>hi</b>", "tok": "gpt2,evil<script>,gpt-4,hub:x/y", "ids": "1"})
     text, selected, extra, show_ids = restore_from_url(req)

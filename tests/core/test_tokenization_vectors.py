@@ -33,7 +33,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
 def test_llama_cpp_vectors(stem: str) -> None:
-    from core.tokenization.vectors import run_vectors
+    from core.tokenizers.vectors import run_vectors
 
     result = run_vectors(stem)
     matched, total, failing = EXPECTED[stem]
@@ -47,7 +47,7 @@ def test_llama_cpp_vectors(stem: str) -> None:
 
 def test_every_vocab_with_vectors_is_covered() -> None:
     """No vocabulary that ships vectors and loads is silently left out."""
-    from core.tokenization import GGUF_UNSUPPORTED, GGUF_VOCABS
+    from core.tokenizers import GGUF_UNSUPPORTED, GGUF_VOCABS
 
     folder = asset_dir("gguf-vocabs")
     with_vectors = {p.name[len("ggml-vocab-"):-len(".gguf.inp")] for p in folder.glob("ggml-vocab-*.gguf.inp")}
@@ -57,8 +57,8 @@ def test_every_vocab_with_vectors_is_covered() -> None:
 
 def test_tiktoken_r50k_matches_llama_cpp_gpt2_vectors() -> None:
     """GPT-2 through tiktoken (r50k built from p50k's ranks) = llama.cpp's GPT-2 vectors, all of them."""
-    from core.tokenization import get_tokenizer
-    from core.tokenization.vectors import read_vectors
+    from core.tokenizers import get_tokenizer
+    from core.tokenizers.vectors import read_vectors
 
     tok = get_tokenizer("gpt2")
     cases = read_vectors("gpt-2")

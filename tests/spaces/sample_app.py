@@ -1,7 +1,7 @@
 """A stand-in app module for the builder's self-test (copied into a scratch repo as an app)."""
 import gradio as gr
 
-from apps.ui import app_title, user_errors
+from apps.common import app_title, user_errors
 
 CSS = ".tokenizers-sample { color: inherit; }"
 

@@ -322,7 +322,7 @@ def test_builder_on_a_stand_in_cpu_only_app(tmp_path: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     files = space_build.space_files(out)
-    assert "space_gpu.py" in files and "apps/tokenizer_arena.py" in files
+    assert "space_gpu.py" in files and "apps/tokenizers/" in files
     assert not any(f.startswith(("spaces/", "core/vision", "core/rag", "core/topics")) for f in files), files
     app_py = (out / "app.py").read_text()
     assert "import space_gpu" in app_py and "space_gpu.panel(SLUG)" in app_py
@@ -361,7 +361,7 @@ def test_zero_gpu_errors_reach_visitors_as_a_friendly_message() -> None:
     about the shared quota (no 'ZeroGPU worker' jargon); the app's own gr.Errors pass unchanged."""
     import gradio as gr
 
-    from apps.ui import user_errors
+    from apps.common import user_errors
 
     @user_errors
     def out_of_quota() -> None:

@@ -1,0 +1,101 @@
+"""Starting apps: the lab's chrome around one app (``python -m apps.<slug>``, a Space) and the
+command line shared by every entry point."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any, Callable, Sequence
+
+from apps.common import BASE_CSS, THEME, configure_queue, footer, header
+from apps.manifest import Manifest
+
+import gradio as gr
+
+log = logging.getLogger(__name__)
+
+#: Gradio keeps every upload in its temp folder; the launched Blocks sweeps files older than a
+#: workshop day every hour (``delete_cache=(frequency_s, age_s)``) so a room's uploads cannot fill
+#: the disk. Data the apps keep (RAG documents, votes) lives in ``LLM_LAB_DATA``, not there.
+UPLOAD_CACHE = (3600, 8 * 3600)
+
+
+def launch_kwargs(css: str = "") -> dict[str, Any]:
+    return {"theme": THEME, "css": BASE_CSS + css, "footer_links": ["api", "gradio", "settings"]}
+
+
+def parse_args(argv: Sequence[str] | None = None, description: str = "") -> argparse.Namespace:
+    from core.settings import get_settings
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default=settings.server_name)
+    parser.add_argument("--port", type=int, default=settings.server_port)
+    parser.add_argument("--share", action="store_true", help="create a temporary public gradio.live link")
+    parser.add_argument("--openai-base-url", default=None,
+                        help="one OpenAI-compatible server for every generating app and the arena")
+    parser.add_argument("--openai-model", default=None, help="model on that server (default: its first)")
+    return parser.parse_args(argv)
+
+
+def apply_args(args: argparse.Namespace) -> None:
+    """Command-line switches that change settings (they win over the environment)."""
+    if getattr(args, "openai_base_url", None) or getattr(args, "openai_model", None):
+        from core.settings import set_openai_server
+
+        set_openai_server(args.openai_base_url, args.openai_model)
+
+
+def place(blocks: gr.Blocks) -> gr.Blocks:
+    """Put an app's Blocks into the current layout exactly once.
+
+    A Blocks created inside another's ``with`` is already placed there when its own ``with`` closes;
+    calling ``.render()`` on it again would duplicate every component (same ids twice in the page).
+    """
+    if getattr(blocks, "parent", None) is None:
+        blocks.render()
+    return blocks
+
+
+def standalone(build: Callable[[], gr.Blocks], slug: str, css: str = "") -> gr.Blocks:
+    """Wrap one app in the lab's chrome so it can run alone (``python -m apps.<name>``, a Space)."""
+    from apps import manifest
+
+    app = manifest(slug)
+    with gr.Blocks(title=f"{app.title} · LLM Lab", delete_cache=UPLOAD_CACHE) as demo:
+        header()
+        place(build())
+        footer()
+    demo.lab_css = BASE_CSS + css  # type: ignore[attr-defined]
+    return demo
+
+
+def serve(build: Callable[[], tuple[gr.Blocks, str]], apps: Sequence[Manifest] = (),
+          argv: Sequence[str] | None = None, description: str = "") -> None:
+    """Start from the command line: read ``--host``/``--port``/switches, run the apps' startup
+    hooks, then build and launch (so switches and startup work are in place before any page)."""
+    args = parse_args(argv, description)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    apply_args(args)
+    run_startup(apps)
+    blocks, css = build()
+    configure_queue(blocks).launch(server_name=args.host, server_port=args.port, share=args.share,
+                                   **launch_kwargs(css))
+
+
+def run_startup(manifests: Sequence[Manifest]) -> None:
+    """Each app's startup hook (clean temp folders, load contestants, warm-ups), errors logged."""
+    for app in manifests:
+        try:
+            app.run_startup()
+        except Exception:  # noqa: BLE001 - one app's warm-up must not stop the lab
+            log.exception("startup of %s failed", app.slug)
+
+
+def serve_app(slug: str, argv: Sequence[str] | None = None) -> None:
+    """``python -m apps.<slug>``: one app alone at ``/``."""
+    from apps import manifest
+
+    app = manifest(slug)
+    serve(lambda: (standalone(app.build_fn(), slug, app.css), app.css), [app], argv, description=app.title)
+
