@@ -20,6 +20,7 @@ optional dependency (Space requirements do not list it: ZeroGPU runs transformer
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import logging
@@ -35,6 +36,7 @@ from typing import Any, Iterator, Sequence
 from core.errors import BackendError, LabError, ModelUnavailable
 from core.generation.params import (Message, SamplingParams, check_messages, check_prompt_length,
                                     with_system_prompt)
+from core.generation.transformers_engine import LocalBackend
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -285,6 +287,17 @@ _POOLS: dict[str, EnginePool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+def close_all() -> None:
+    """Free every pool's instances (at exit, before the interpreter tears down llama_cpp)."""
+    with _POOLS_LOCK:
+        every = list(_POOLS.values())
+    for pool in every:
+        pool.close()
+
+
+atexit.register(close_all)
+
+
 def pool_for(model_name: str) -> EnginePool:
     """The engine pool running catalogue chat model ``model_name`` (kept in the loader's LRU cache)."""
     from core import loader
@@ -337,19 +350,17 @@ class TokenProb:
 
 
 @dataclass
-class LlamaCppBackend:
-    """A catalogue chat model run by llama.cpp from its GGUF file (same interface as LocalBackend)."""
+class LlamaCppBackend(LocalBackend):
+    """A catalogue chat model run by llama.cpp from its GGUF file.
 
-    model_name: str = "chat-smollm2-135m"
-    system_prompt: str | None = None
+    A :class:`LocalBackend` (same model, same interface, so code that asks "is this a local model?"
+    keeps working) whose prompt, tokens and generation go through llama.cpp. What needs the
+    transformers model itself stays there: :meth:`lm` loads it on demand, and a ``stream`` call with
+    ``logits_processors`` (llguidance-constrained output) runs on transformers.
+    """
+
     acquire_timeout_s: float | None = field(default=None, repr=False)
     engine = ENGINE  # class attribute: which engine runs (lab_info, the header)
-
-    @property
-    def name(self) -> str:
-        from core import catalogue
-
-        return catalogue.get(self.model_name).display(get_settings().mode)
 
     def pool(self) -> EnginePool:
         return pool_for(self.model_name)
@@ -380,9 +391,9 @@ class LlamaCppBackend:
     def stream(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(),
                stop: threading.Event | None = None, logits_processors: Sequence[Any] | None = None,
                **_: Any) -> Iterator[str]:
-        if logits_processors:
-            raise LabError("Constrained output needs the transformers engine (logits processors); "
-                           "ask make_backend(..., need_logits=True) for it.")
+        if logits_processors:  # logits processors act on transformers' scores: run this call there
+            yield from super().stream(messages, params, stop=stop, logits_processors=logits_processors)
+            return
         check_messages(messages)
         params.validate()
         yield from self.stream_ids(self.prompt_ids(self.render_prompt(messages)), params, stop)
