@@ -1,12 +1,11 @@
 """Export votes (JSONL/CSV) and a DPO preference dataset (prompt, chosen, rejected), book ch. 12."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Sequence
 
 from core.arena.store import Vote
+from core.exports import to_csv_text
 
 FIELDS = ["vote_id", "battle_id", "room", "winner", "model_a", "model_b", "prompt", "answer_a", "answer_b",
           "len_a", "len_b", "flagged", "flag_reason", "created_at", "mode"]
@@ -17,17 +16,9 @@ def votes_jsonl(votes: Sequence[Vote]) -> str:
 
 
 def votes_csv(votes: Sequence[Vote]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for v in votes:
-        row = {k: v.record()[k] for k in FIELDS}
-        # neutralise spreadsheet formulas in user text (CSV injection)
-        for k in ("prompt", "answer_a", "answer_b"):
-            if str(row[k]).startswith(("=", "+", "-", "@")):
-                row[k] = "'" + str(row[k])
-        writer.writerow(row)
-    return buf.getvalue()
+    """Votes as CSV through the lab's one safe writer (:mod:`core.exports`: every text cell that
+    starts with = + - @ tab or CR is neutralised; numbers stay numbers)."""
+    return to_csv_text((v.record() for v in votes), FIELDS)
 
 
 def dpo_records(votes: Sequence[Vote], include_flagged: bool = False) -> list[dict[str, Any]]:

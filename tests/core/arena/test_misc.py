@@ -1,6 +1,8 @@
 """Durable sink (fake uploader), judge parsing and position bias, exports, the battle service."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -131,6 +133,12 @@ def test_exports(store: ArenaStore):
     assert len(lines) == 6 and json.loads(lines[0])["winner"] == "model_a"
     csv_text = export.votes_csv(votes)
     assert csv_text.splitlines()[0].startswith("vote_id,battle_id") and len(csv_text.splitlines()) == 7
+    assert "\n" not in csv_text.splitlines()[1]  # one line per vote
+    t = store.create_battle("\t=HYPERLINK(\"http://x\")", "x", "y")
+    store.complete_battle(t, "\r=1+1", "-2+3")
+    store.record_vote(t, "model_a")
+    row = next(r for r in csv.DictReader(io.StringIO(export.votes_csv(store.votes()))) if r["answer_b"] == "'-2+3")
+    assert row["prompt"].startswith("'\t=") and row["answer_a"].startswith("'\r=") and row["len_a"] == "5"
     dpo = export.dpo_records(votes)
     assert len(dpo) == 4  # ties dropped
     assert dpo[0] == {**dpo[0], "prompt": "prompt 0", "chosen": "answer a 0", "rejected": "answer b 0!"}

@@ -15,7 +15,7 @@ from core.arena.store import ArenaStore, RateLimiter, normalise_room
 from core.errors import LabError
 from core.storage import Database
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
