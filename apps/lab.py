@@ -9,6 +9,7 @@ import gradio as gr
 
 from apps import manifests
 from apps.common import esc, footer, header
+from apps.common.jobs import stop_session
 from apps.launch import UPLOAD_CACHE, place
 from apps.manifest import Manifest
 
@@ -34,6 +35,7 @@ def build_lab() -> tuple[gr.Blocks, str]:
         gr.HTML('<nav class="lab-cards" aria-label="Apps">' + "".join(card(a) for a in apps) + "</nav>")
         gr.api(lab_info, api_name="lab_info")
         footer()
+        lab.unload(stop_session)
     for app in apps:
         with lab.route(f"{app.emoji} {app.title}", app.path):
             header(home="./")
@@ -44,6 +46,7 @@ def build_lab() -> tuple[gr.Blocks, str]:
 
 def lab_info() -> dict:
     """What this lab serves: mode, engine, apps, loaded models and memory (instructors, health checks)."""
+    from core.jobs import pool
     from core.loader import cache
     from core.settings import get_settings
 
@@ -51,7 +54,8 @@ def lab_info() -> dict:
     info = {"mode": settings.mode,
             "apps": [{"slug": a.slug, "title": a.title, "path": a.path, "chapters": a.chapter_tags}
                      for a in manifests()],
-            "loaded_models": [name for name, _ in cache().loaded()]}
+            "loaded_models": [name for name, _ in cache().loaded()],
+            "model_pool": pool().snapshot()}
     try:
         from core.generation import engine_info
 

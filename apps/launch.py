@@ -8,6 +8,7 @@ import os
 from typing import Any, Callable, Sequence
 
 from apps.common import BASE_CSS, THEME, configure_queue, footer, header
+from apps.common.jobs import stop_session
 from apps.manifest import Manifest
 
 import gradio as gr
@@ -66,6 +67,7 @@ def standalone(build: Callable[[], gr.Blocks], slug: str, css: str = "") -> gr.B
         header()
         place(build())
         footer()
+        demo.unload(stop_session)
     demo.lab_css = BASE_CSS + css  # type: ignore[attr-defined]
     return demo
 

@@ -72,6 +72,8 @@ class Settings:
     openai: OpenAISettings = OpenAISettings()
     limits: Limits = Limits()
     model_memory_mb: int = 6_000  # LRU budget for loaded models (approximate sizes)
+    memory_mb: int = 8_000  # one LRU budget for everything kept in memory (core/cache.py): models, embeddings, runs
+    embed_backend: str = "torch"  # sentence embeddings: torch | onnx (core/embeddings.py; see docs/BENCHMARKS.md)
     queue_max_size: int = 128
     concurrency: int = 4  # default concurrency limit for light events
     heavy_concurrency: int = 2  # concurrency of the shared "heavy" (model) pool
@@ -135,6 +137,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         limits=limits,
         model_memory_mb=_env_int(env, "LLM_LAB_MODEL_MEMORY_MB", Settings.model_memory_mb),
+        memory_mb=_env_int(env, "LLM_LAB_MEMORY_MB", Settings.memory_mb),
+        embed_backend=env.get("LLM_LAB_EMBED_BACKEND", "").strip().lower() or Settings.embed_backend,
         queue_max_size=_env_int(env, "LLM_LAB_QUEUE_MAX", Settings.queue_max_size),
         concurrency=_env_int(env, "LLM_LAB_CONCURRENCY", Settings.concurrency),
         heavy_concurrency=_env_int(env, "LLM_LAB_HEAVY_CONCURRENCY", Settings.heavy_concurrency),

@@ -55,6 +55,16 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
   border-radius:6px; }
 .dark .lab-error { background:#450a0a; color:#fecaca; }
 .dark .lab-warn { background:#451a03; color:#fde68a; }
+.lab-job { font-size:.88rem; padding:.45rem .7rem; border-radius:8px; border:1px solid var(--border-color-primary);
+  background:var(--block-background-fill); }
+.lab-job-waiting { border-left:4px solid #d97706; }
+.lab-job-running { border-left:4px solid var(--color-accent); }
+.lab-job-done { border-left:4px solid #059669; color:var(--body-text-color-subdued); }
+.lab-job-stopped { border-left:4px solid #64748b; }
+.lab-job-error { border-left:4px solid #dc2626; background:#fef2f2; color:#7f1d1d; }
+.dark .lab-job-error { background:#450a0a; color:#fecaca; }
+.lab-job-bar { height:4px; background:var(--border-color-primary); border-radius:2px; margin-top:.35rem; }
+.lab-job-bar > div { height:4px; background:var(--color-accent); border-radius:2px; transition:width .2s; }
 .lab-footer { color:var(--body-text-color-subdued); font-size:.8rem; text-align:center; padding:.6rem; }
 @media (max-width: 640px) {
   .lab-header .lab-sub { display:none; }

@@ -1,0 +1,220 @@
+"""The one way an app runs long work: ``job_on(...)``.
+
+A job waits for a slot in the shared :class:`core.jobs.ModelPool` (telling the user, in one line,
+how many jobs are ahead and for about how long), runs in its own thread with a
+:class:`core.jobs.Job` as context (so core code can ``check_stop()`` and ``report()``), streams its
+results when ``fn`` is a generator, and stops within a second or two on Stop, on a client cancel,
+or when the browser goes away. The waiting and polling happen in an async generator, so a room of
+waiting participants holds no worker threads.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import html
+import inspect
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+import gradio as gr
+
+from apps.common.errors import _convert
+from apps.common.queue import session_hash
+from core.errors import LabError
+from core.jobs import SESSION_JOBS, STOPS, Job, Stopped, pool, running
+from core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.2  # how often the status line and streamed outputs are refreshed
+_DONE = object()
+
+
+def status_html(kind: str, text: str = "", fraction: float | None = None) -> str:
+    """The job's one status line: waiting / running (with a bar when the fraction is known) / done /
+    stopped / error."""
+    bar = ""
+    if fraction is not None and kind == "running":
+        bar = f'<div class="lab-job-bar"><div style="width:{fraction * 100:.0f}%"></div></div>'
+    role = ' role="alert"' if kind == "error" else ""
+    return (f'<div class="lab-job lab-job-{kind}"{role} aria-live="polite">'
+            f"<span>{html.escape(text)}</span>{bar}</div>") if text else ""
+
+
+def waiting_text(ahead: int, running_jobs: int, eta_s: float) -> str:
+    if ahead == 0:
+        who = f"{running_jobs} job{'s' if running_jobs != 1 else ''} of other participants"
+        lead = f"Waiting for a free model slot: {who} running"
+    else:
+        lead = (f"Waiting for the model: {ahead} job{'s' if ahead != 1 else ''} of other participants "
+                f"{'are' if ahead != 1 else 'is'} ahead of yours")
+    return f"{lead} (about {_seconds(eta_s)})."
+
+
+def _seconds(s: float) -> str:
+    return f"{max(1, round(s))} s" if s < 90 else f"{s / 60:.0f} min"
+
+
+def _running_text(job: Job) -> str:
+    parts = [f"Running · {job.elapsed():.0f} s"]
+    if job.text:
+        parts.append(job.text)
+    if job.fraction is not None:
+        parts.append(f"{job.fraction * 100:.0f} %")
+    return " · ".join(parts)
+
+
+def _worker(job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, out: queue.Queue,
+            ctx: contextvars.Context) -> None:
+    def run() -> None:
+        with running(job):
+            try:
+                result = fn(*args, **kwargs)
+                if inspect.isgenerator(result):
+                    try:
+                        for item in result:
+                            out.put(("item", item))
+                            if job.stopped:
+                                break
+                    finally:
+                        result.close()
+                else:
+                    out.put(("item", result))
+            except Stopped:
+                out.put(("stopped", None))
+            except BaseException as exc:  # noqa: BLE001 - reported to the user by the runner
+                out.put(("error", exc))
+            finally:
+                out.put(("end", None))
+
+    ctx.run(run)
+
+
+def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect_s: float = 10.0,
+            show_done: bool = True) -> Callable[..., Any]:
+    """Wrap ``fn`` (returning or yielding values for ``n_outputs`` outputs) into an async generator
+    event handler that yields those outputs plus one status line."""
+    nothing: Any = gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
+
+    def _out(values: Any, status: Any) -> tuple:
+        if n_outputs == 0:
+            return (status,)
+        if n_outputs == 1:
+            return (values, status)
+        return (*values, status)
+
+    @functools.wraps(fn)
+    async def handler(*args: Any, **kwargs: Any) -> Any:
+        session = session_hash()
+        limit = get_settings().limits.jobs_per_session
+        try:
+            SESSION_JOBS.acquire(session, limit)
+        except LabError as exc:
+            yield _out(nothing, status_html("error", str(exc)))
+            raise gr.Error(str(exc), title="Please wait", print_exception=False) from None
+        job = Job(slug=slug, kind=kind, session=session, expect_s=expect_s)
+        models = pool()
+        STOPS.add(job)
+        models.join(job)
+        started = False
+        completed = False
+        last: Any = None
+        try:
+            while True:  # wait for a slot, saying where we stand
+                try:
+                    wait = models.try_start(job)
+                except Stopped:
+                    yield _out(nothing, status_html("stopped", "Stopped before it started."))
+                    return
+                if wait is None:
+                    break
+                yield _out(nothing,
+                           status_html("waiting", waiting_text(wait.ahead, wait.running, wait.eta_s)))
+                await asyncio.sleep(POLL_S * 2)
+            started = True
+            out: queue.Queue = queue.Queue()
+            ctx = contextvars.copy_context()
+            threading.Thread(target=_worker, args=(job, fn, args, kwargs, out, ctx), daemon=True,
+                             name=f"job-{slug}-{kind}").start()
+            error: BaseException | None = None
+            stopped = False
+            while True:
+                items, ended = [], False
+                try:
+                    while True:
+                        items.append(out.get_nowait())
+                except queue.Empty:
+                    pass
+                for tag, value in items:
+                    if tag == "item":
+                        last = value
+                    elif tag == "stopped":
+                        stopped = True
+                    elif tag == "error":
+                        error = value
+                    elif tag == "end":
+                        ended = True
+                fresh = any(tag == "item" for tag, _ in items)
+                if ended:
+                    break
+                status = status_html("running", _running_text(job), job.fraction)
+                if job.stopped:
+                    status = status_html("running", "Stopping…")
+                yield _out(last if fresh else nothing, status)
+                await asyncio.sleep(POLL_S)
+            completed = error is None and not stopped and not job.stopped
+            took = job.elapsed()
+            final = last if last is not None else nothing
+            if error is not None:
+                converted = _convert(fn, error)
+                text = str(error) if isinstance(error, LabError) else converted.message
+                yield _out(final, status_html("error", text))
+                raise converted
+            if stopped or job.stopped:
+                reason = job.stop_reason or "stopped"
+                yield _out(final, status_html("stopped", f"Stopped after {took:.1f} s ({reason})."))
+                return
+            yield _out(final, status_html("done", f"Done in {took:.1f} s.") if show_done else "")
+        finally:
+            # a client cancel or a closed stream lands here (CancelledError / GeneratorExit)
+            if not completed:
+                job.stop("cancelled" if started else "left the queue")
+            models.leave(job, completed)
+            STOPS.discard(job)
+            SESSION_JOBS.release(session, limit)
+
+    return handler
+
+
+def stop_jobs(slug: str) -> Callable[..., str]:
+    """The Stop button's handler: stop this session's jobs of one app (the event is also cancelled)."""
+    def stop(request: gr.Request) -> str:
+        n = STOPS.stop(getattr(request, "session_hash", None), slug, reason="stopped by you")
+        return status_html("stopped", "Stopped." if n else "Nothing was running.")
+    return stop
+
+
+def stop_session(request: gr.Request) -> None:
+    """``Blocks.unload`` handler: a closed tab stops every job of its session."""
+    STOPS.stop(getattr(request, "session_hash", None), None, reason="browser left")
+
+
+def job_on(triggers: Sequence[Any] | Any, fn: Callable[..., Any], inputs: Any, outputs: Sequence[Any] | Any,
+           *, slug: str, kind: str, status: gr.HTML, stop: gr.Button | None = None, expect_s: float = 10.0,
+           api_name: str | None = None, show_done: bool = True, **event_kwargs: Any) -> Any:
+    """Wire a long job: ``gr.on(triggers, ...)`` in the shared model pool with one status line and a
+    Stop button. Returns the event (chain ``.then`` on it as usual)."""
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else ([outputs] if outputs is not None else [])
+    handler = run_job(fn, len(outs), slug, kind, expect_s, show_done)
+    triggers = list(triggers) if isinstance(triggers, (list, tuple)) else [triggers]
+    event = gr.on(triggers, handler, inputs, [*outs, status], api_name=api_name,
+                  concurrency_limit=None, show_progress="hidden", **event_kwargs)
+    if stop is not None:  # cancels= also lets API clients stop the job (gradio_client's Job.cancel)
+        stop.click(stop_jobs(slug), None, status, cancels=[event], queue=False,
+                   api_name=f"{api_name}_stop" if api_name else None, api_visibility="undocumented")
+    return event
+
