@@ -103,6 +103,11 @@ class ArenaTokenizer:
 # Hugging Face `tokenizers` (also what transformers' fast tokenizers run on)
 # ------------------------------------------------------------------------------------------------
 
+def _state(component: Any) -> str:
+    """A tokenizers component as JSON text (``str()`` panics on long regexes cut mid-character)."""
+    return component.__getstate__().decode() if component is not None else ""
+
+
 class HFTokenizer(ArenaTokenizer):
     """A ``tokenizers.Tokenizer`` (loaded from tokenizer.json or taken from a transformers
     tokenizer's ``backend_tokenizer``). Offsets come from the library."""
@@ -119,14 +124,14 @@ class HFTokenizer(ArenaTokenizer):
         self._chat_source = chat_source
         model = backend.model
         kind = type(model).__name__
-        pre = str(backend.pre_tokenizer) if backend.pre_tokenizer is not None else ""
+        pre = _state(backend.pre_tokenizer)
         if kind == "WordPiece":
             self.algorithm = "WordPiece"
         elif kind == "Unigram":
             self.algorithm = "SentencePiece (Unigram)"
         elif kind == "BPE" and "ByteLevel" not in pre and getattr(model, "byte_fallback", False):
             self.algorithm = "SentencePiece-style BPE (byte fallback)"
-        elif kind == "BPE" and ("ByteLevel" in pre or "ByteLevel" in str(backend.decoder)):
+        elif kind == "BPE" and ("ByteLevel" in pre or "ByteLevel" in _state(backend.decoder)):
             self.algorithm = "byte-level BPE"
         else:
             self.algorithm = kind

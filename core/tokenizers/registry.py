@@ -199,34 +199,22 @@ def gguf_folder(stem: str, settings: Settings | None = None) -> Path:
 
 
 def convert_gguf(stem: str, settings: Settings | None = None, report: Callable[[str], None] = log.info) -> Path:
-    """Convert ``ggml-vocab-<stem>.gguf`` once into a transformers folder (idempotent)."""
+    """Convert ``ggml-vocab-<stem>.gguf`` once into a transformers folder corrected to the model's own
+    tokenizer (idempotent; see :mod:`core.tokenizers.convert`)."""
     from core.assets import asset_dir
-    from core.loader import offline_env
 
-    target = gguf_folder(stem, settings)
-    if (target / "tokenizer.json").exists():
-        return target
-    offline_env()
-    from transformers import AutoTokenizer
+    from .convert import convert
 
-    started = time.perf_counter()
-    tok = AutoTokenizer.from_pretrained(str(asset_dir("gguf-vocabs")), gguf_file=f"ggml-vocab-{stem}.gguf")
-    staging = target.with_name(target.name + ".partial")
-    if staging.exists():
-        import shutil
-
-        shutil.rmtree(staging)
-    tok.save_pretrained(str(staging))
-    staging.rename(target)
-    report(f"  converted ggml-vocab-{stem}.gguf → {target} in {time.perf_counter() - started:.1f}s")
-    return target
+    return convert(stem, asset_dir("gguf-vocabs"), gguf_folder(stem, settings), report)
 
 
 def prepare_tokenizers(report: Callable[[str], None] = print) -> None:
     """Prepare step of ``python -m core.assets fetch``: GGUF vocabularies → tokenizer folders."""
     settings = get_settings()
     tokenizers_dir(settings).mkdir(parents=True, exist_ok=True)
-    todo = [s for s in GGUF_VOCABS if not (gguf_folder(s, settings) / "tokenizer.json").exists()]
+    from .convert import is_current
+
+    todo = [s for s in GGUF_VOCABS if not is_current(gguf_folder(s, settings))]
     if not todo:
         report("  tokenizers: all GGUF vocabularies already converted")
         return
@@ -262,8 +250,7 @@ def _load_offline(spec: TokenizerSpec, settings: Settings) -> ArenaTokenizer:
         return HFTokenizer(spec.id, tok.backend_tokenizer, hf_tokenizer=tok)
     if spec.source == "gguf":
         folder = gguf_folder(spec.ref, settings)
-        if not (folder / "tokenizer.json").exists():
-            convert_gguf(spec.ref, settings)  # normally done by `python -m core.assets fetch`
+        convert_gguf(spec.ref, settings)  # normally done by `python -m core.assets fetch`; cheap when current
         return _hf_folder_tokenizer(spec.id, folder)
     if spec.source == "smollm2":
         from core.loader import smollm2_folder
@@ -344,10 +331,7 @@ def _load(arena_id: str, settings: Settings) -> ArenaTokenizer:
         stem = arena_id[len(GGUF_PREFIX):]
         if stem not in GGUF_VOCABS:
             raise LabError(f"Unknown GGUF vocabulary '{stem[:60]}'.")
-        folder = gguf_folder(stem, settings)
-        if not (folder / "tokenizer.json").exists():
-            convert_gguf(stem, settings)
-        return _hf_folder_tokenizer(arena_id, folder)
+        return _hf_folder_tokenizer(arena_id, convert_gguf(stem, settings))
     spec = SPEC_BY_ID.get(arena_id)
     if spec is None:
         raise LabError(f"Unknown tokenizer '{arena_id[:60]}'.")
