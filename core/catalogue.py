@@ -69,8 +69,9 @@ def entries(task: str | None = None) -> list[ModelEntry]:
 
 
 # Pinned Hub revisions: commit SHAs of each model repo as recorded in public Hugging Face cache
-# snapshot paths (spaces/README.md). Phi-3-mini, BLIP-2 and the Twitter-RoBERTa sentiment model stay
-# on "main": public records disagree on their current commit.
+# snapshot paths (``models--<org>--<name>/snapshots/<sha>``) in public repositories (spaces/README.md).
+# Where several commits of a repo are on record (Phi-3-mini, BLIP-2, Twitter-RoBERTa), the one seen
+# in the most independent records is pinned; a Space built from this catalogue asks for exactly it.
 MINILM = "all-MiniLM-L6-v2 (offline)"
 SMOL = "SmolLM2-135M-Instruct (offline)"
 
@@ -94,7 +95,7 @@ register(
     # could be checked from this machine (the Hub is unreachable here), and none is invented; pin
     # them (``huggingface-cli download ... --revision``, then record the snapshot SHA) before a release.
     ModelEntry("chat-phi3-mini", "chat", "causal-lm",
-               "microsoft/Phi-3-mini-4k-instruct", "main", "smollm2", 7_700, "MIT", 6,
+               "microsoft/Phi-3-mini-4k-instruct", "f39ac1d28e925b323eae81227eaba4464caced4e", "smollm2", 7_700, "MIT", 6,
                label="Phi-3-mini-4k-instruct", offline_label=SMOL,
                gguf_repo="microsoft/Phi-3-mini-4k-instruct-gguf", gguf_file="Phi-3-mini-4k-instruct-q4.gguf"),
     ModelEntry("chat-qwen2.5-0.5b", "chat", "causal-lm",
@@ -123,7 +124,7 @@ register(
                label="flan-t5-small", notes="offline: use chat-smollm2-135m instead"),
     # --- classification (ch. 4) ---------------------------------------------------------------
     ModelEntry("sentiment-roberta", "text-classification", "text-classification",
-               "cardiffnlp/twitter-roberta-base-sentiment-latest", "main", None, 500, "CC-BY-4.0", 4,
+               "cardiffnlp/twitter-roberta-base-sentiment-latest", "4ba3d4463bd152c9e4abd892b50844f30c646708", None, 500, "CC-BY-4.0", 4,
                label="twitter-roberta-base-sentiment-latest",
                notes="offline: the lab fine-tunes its own classifier (Classifier Zoo)"),
     # --- vision (ch. 9) -------------------------------------------------------------------------
@@ -133,7 +134,7 @@ register(
                "Salesforce/blip-image-captioning-base", "82a37760796d32b1411fe092ab5d4e227313294b", None, 990, "BSD-3-Clause", 9,
                label="BLIP captioning base"),
     ModelEntry("blip2-opt-2.7b", "image-to-text", "blip2",
-               "Salesforce/blip2-opt-2.7b", "main", None, 7_800, "MIT", 9, label="BLIP-2 OPT-2.7b"),
+               "Salesforce/blip2-opt-2.7b", "235c75ea3861136b9dd202c6edc6a7ba285c35e3", None, 7_800, "MIT", 9, label="BLIP-2 OPT-2.7b"),
     ModelEntry("efficientnet-lite0", "image-classification", "efficientnet",
                "", "main", "efficientnet-lite0", 20, "Apache-2.0", 9,
                label="EfficientNet-Lite0 (ImageNet-1k)", offline_label="EfficientNet-Lite0 (offline)"),
