@@ -1,9 +1,9 @@
 """Deploy one LLM Lab app to its own Hugging Face Space on ZeroGPU.
 
-    python -m spaces.deploy tokenizers --repo-id USER/llm-lab-tokenizers --dry-run
-    HF_TOKEN=hf_... python -m spaces.deploy tokenizers --repo-id USER/llm-lab-tokenizers
+    python spaces/deploy.py tokenizers --repo-id USER/llm-lab-tokenizers --dry-run
+    HF_TOKEN=hf_... python spaces/deploy.py tokenizers --repo-id USER/llm-lab-tokenizers
 
-Builds the Space folder (``spaces.build``; or takes a built one with ``--folder``), creates the
+Builds the Space folder (``spaces/build.py``; or takes a built one with ``--folder``), creates the
 Space with ZeroGPU hardware (``space_hardware="zero-a10g"``: hardware cannot be chosen from the
 README front matter, and a free account is refused a Gradio Space on ``cpu-basic``), and uploads
 the folder, removing remote files that are no longer part of it. ``--dry-run`` prints the files
@@ -19,7 +19,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spaces.build import GENERATED_MARK, BuildError, build_space, space_files
+
+def load_tool(name: str):  # noqa: ANN201 - a module
+    """Import ``spaces/<name>.py`` by path under a unique name: ``spaces/`` is not a package, so
+    ``import spaces`` stays Hugging Face's ZeroGPU package."""
+    import importlib.util
+
+    module_name = f"llm_lab_spaces_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, Path(__file__).resolve().parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[module_name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+_build = load_tool("build")
+GENERATED_MARK, BuildError, build_space, space_files = (_build.GENERATED_MARK, _build.BuildError,
+                                                        _build.build_space, _build.space_files)
 
 HARDWARE = "zero-a10g"  # the ZeroGPU flavour (the name predates its move to newer GPUs)
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
@@ -73,7 +91,7 @@ def deploy(folder: Path, repo_id: str, *, token: str, private: bool = False, slu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spaces.deploy", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python spaces/deploy.py", description=__doc__.splitlines()[0])
     parser.add_argument("slug", help="app slug (tokenizers, classifiers, topics, prompts, rag, vision, arena)")
     parser.add_argument("--repo-id", required=True, help="the Space, as USER/NAME or ORG/NAME")
     parser.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded; no network")
@@ -91,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(args.folder)
             app = folder / "app.py"
             if not (app.is_file() and GENERATED_MARK in app.read_text(encoding="utf-8", errors="replace")):
-                print(f"error: {folder} is not a Space built by `python -m spaces.build`", file=sys.stderr)
+                print(f"error: {folder} is not a Space built by `python spaces/build.py`", file=sys.stderr)
                 return 2
         else:
             folder = Path(tmp) / args.slug

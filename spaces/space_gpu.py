@@ -1,6 +1,6 @@
 """A small, real GPU task for the Space of an app that runs on the CPU (e.g. Tokenizer Arena).
 
-ZeroGPU refuses to start a Space that has no ``@spaces.GPU`` function, so ``spaces.build`` copies
+ZeroGPU refuses to start a Space that has no ``@spaces.GPU`` function, so ``spaces/build.py`` copies
 this module into such a Space and ``app.py`` adds :func:`panel` under the app: contextual token
 embeddings (book ch. 2, "Creating contextualized word embeddings with language models"). The
 tokenizer cuts a sentence into tokens; a language model (all-MiniLM-L6-v2) then gives every token a

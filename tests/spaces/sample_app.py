@@ -2,8 +2,9 @@
 import gradio as gr
 
 from apps.common import app_title, user_errors
+from apps.tokenizers import MANIFEST
 
-CSS = ".tokenizers-sample { color: inherit; }"
+CSS = MANIFEST.css
 
 
 @user_errors
@@ -17,7 +18,7 @@ def count(text: str) -> dict:
 
 def build() -> gr.Blocks:
     with gr.Blocks() as demo:
-        app_title("🔤", "Sample", "Ch. 2", "A sample app.")
+        app_title(MANIFEST)
         text = gr.Textbox(label="Text")
         out = gr.JSON()
         gr.Button("Count").click(count, text, out, api_name="tokenizers_count")

@@ -4,7 +4,7 @@ For each app present in the tree (collected from the registry when pytest starts
 later are picked up): build its Space into a temp dir, start ``python app.py`` there in a clean
 environment (the repository NOT on sys.path, ``HF_HUB_OFFLINE=1``, offline mode, a free loopback
 port), call a cheap API endpoint with gradio_client and check the answer; check the README front
-matter parses as YAML with the keys Spaces need; check ``spaces.deploy --dry-run`` lists exactly the
+matter parses as YAML with the keys Spaces need; check ``spaces/deploy.py --dry-run`` lists exactly the
 built files without touching the network. The Space processes also run with
 ``LLM_LAB_GPU_PICKLE_CHECK=1``, so a GPU function whose arguments could not cross ZeroGPU's process
 boundary fails here rather than on the Space.
@@ -26,9 +26,11 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from apps import APPS
-from spaces import build as space_build
-from spaces import deploy as space_deploy
+from apps import SLUGS
+from tests.spaces.tools import load_tool
+
+space_build = load_tool("build")
+space_deploy = load_tool("deploy")
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_APP = Path(__file__).with_name("sample_app.py")
@@ -39,18 +41,7 @@ REQUIRED_KEYS = {"title", "emoji", "colorFrom", "colorTo", "sdk", "sdk_version",
                  "app_file", "short_description", "license"}
 
 
-def present_apps() -> list[str]:
-    """Slugs of the apps present now: ``apps.available_apps()``; if one app is broken, every app
-    whose module file exists (the broken one then fails its own tests instead of hiding the rest)."""
-    from apps import available_apps
-
-    try:
-        return [info.slug for info, _ in available_apps()]
-    except Exception:  # noqa: BLE001
-        return space_build.present_slugs()
-
-
-PRESENT = present_apps()
+PRESENT = list(SLUGS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,13 +207,11 @@ def _front_matter(readme: str) -> dict[str, Any]:
 def test_space_folder_is_self_contained(spaces_built: dict[str, Space], slug: str) -> None:
     space = _space(spaces_built, slug)
     files = set(space.files)
-    info = next(a for a in APPS if a.slug == slug)
-    module_file = str(space_build.module_path(info.module).relative_to(ROOT))  # type: ignore[union-attr]
-    assert {"app.py", "README.md", "requirements.txt", "apps/__init__.py", "apps/ui.py", module_file} <= files
+    assert {"app.py", "README.md", "requirements.txt", "apps/__init__.py", "apps/manifest.py",
+            "apps/common/__init__.py", "apps/launch.py", f"apps/{slug}/__init__.py", f"apps/{slug}/app.py"} <= files
     assert not any(f.startswith(("spaces/", "tests/", "bench/", "docs/")) for f in files), files
-    other_apps = {str(space_build.module_path(a.module).relative_to(ROOT)) for a in APPS
-                  if a.slug != slug and space_build.module_path(a.module) is not None}
-    assert not files & other_apps, f"other apps bundled: {files & other_apps}"
+    other_apps = {f for f in files if f.startswith("apps/") and f.split("/")[1] in set(SLUGS) - {slug}}
+    assert not other_apps, f"other apps bundled: {other_apps}"
     for rel in files:  # every bundled module comes from the repo unchanged and parses on Python 3.10
         if rel.endswith(".py") and rel != "app.py" and (ROOT / rel).exists():
             assert (space.folder / rel).read_bytes() == (ROOT / rel).read_bytes()
@@ -312,17 +301,24 @@ def test_builder_on_a_stand_in_cpu_only_app(tmp_path: Path) -> None:
     (repo / "apps").mkdir(parents=True)
     shutil.copytree(ROOT / "core", repo / "core", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "spaces", repo / "spaces", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("__init__.py", "ui.py"):
+    for name in ("__init__.py", "manifest.py", "launch.py"):
         shutil.copy2(ROOT / "apps" / name, repo / "apps" / name)
+    shutil.copytree(ROOT / "apps" / "common", repo / "apps" / "common", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "requirements.txt", repo / "requirements.txt")
-    shutil.copy2(SAMPLE_APP, repo / "apps" / "tokenizer_arena.py")
+    (repo / "apps" / "tokenizers").mkdir()
+    (repo / "apps" / "tokenizers" / "__init__.py").write_text(
+        "from apps.manifest import Chapter, Manifest\n"
+        "MANIFEST = Manifest(slug='tokenizers', title='Sample', emoji='🔤', tagline='A sample app.',\n"
+        "                    chapters=(Chapter(2, 'Tokens and Embeddings'),), models=('embed-minilm',),\n"
+        "                    assets=('minilm',))\n")
+    shutil.copy2(SAMPLE_APP, repo / "apps" / "tokenizers" / "app.py")
     out = tmp_path / "space"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-m", "spaces.build", "tokenizers", "--out", str(out)], cwd=repo,
+    done = subprocess.run([sys.executable, "spaces/build.py", "tokenizers", "--out", str(out)], cwd=repo,
                           env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     files = space_build.space_files(out)
-    assert "space_gpu.py" in files and "apps/tokenizers/" in files
+    assert "space_gpu.py" in files and "apps/tokenizers/app.py" in files
     assert not any(f.startswith(("spaces/", "core/vision", "core/rag", "core/topics")) for f in files), files
     app_py = (out / "app.py").read_text()
     assert "import space_gpu" in app_py and "space_gpu.panel(SLUG)" in app_py
@@ -338,7 +334,7 @@ def test_builder_on_a_stand_in_cpu_only_app(tmp_path: Path) -> None:
     assert (repo / "core" / "gpu.py").exists()
 
 
-def test_scan_finds_gpu_functions_imports_and_catalogue_names(tmp_path: Path) -> None:
+def test_scan_finds_gpu_functions_and_imports(tmp_path: Path) -> None:
     source = tmp_path / "mod.py"
     source.write_text(
         "import numpy as np\nfrom core.gpu import gpu_task\nfrom core import catalogue\n"
@@ -350,7 +346,6 @@ def test_scan_finds_gpu_functions_imports_and_catalogue_names(tmp_path: Path) ->
     assert scan.gpu_functions == {"heavy"}
     assert {"numpy", "torch", "sklearn"} <= scan.third_party
     assert {"core", "core.gpu", "core.catalogue"} <= scan.local
-    assert scan.registered == {"mine"} and scan.entry_tasks == {"chat"} and "embed-minilm" in scan.strings
     reqs = space_build.requirements_for({"numpy", "torch", "sklearn", "gradio", "os", "PIL"})
     assert "torch" in reqs and any(r.startswith("scikit-learn") for r in reqs)
     assert any(r.startswith("pillow") for r in reqs) and not any(r.startswith("gradio") for r in reqs)
