@@ -6,7 +6,8 @@ On the built-in 3,824 news articles (after dropping empty/duplicate rows), in on
 2. baseline: plain ``BERTopic(embedding_model=st, umap_model=UMAP(...), hdbscan_model=HDBSCAN(...),
    vectorizer_model=CountVectorizer(...)).fit_transform(docs)`` — BERTopic embeds the documents itself;
 3. the explorer end to end with a cold embedding cache (embed → BERTopic → 2-D map);
-4. re-cluster with cached embeddings: other HDBSCAN + MMR representation, then other UMAP settings.
+4. re-cluster with cached embeddings: other HDBSCAN + MMR (candidate words embedded once, then cached),
+   the same again with other HDBSCAN settings (word cache warm), then other UMAP settings.
 
 Prints the ratios (explorer / baseline; first run / re-cluster) and the topics found.
 """
@@ -31,8 +32,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
+    from core.topics.config import TopicConfig
     from core.topics.data import load_builtin, prepare
-    from core.topics.model import EmbeddingStore, TopicConfig, embedder, fit_topics, warm_numba
+    from core.topics.embed import EmbeddingStore, embedder, word_cache
+    from core.topics.pipeline import fit_topics
+    from core.topics.warmup import warm_numba
 
     print(f"torch threads: {torch.get_num_threads()}, cpus: {os.cpu_count()}")
     table = load_builtin("news", limit=args.limit)
@@ -77,8 +81,16 @@ def main(argv: list[str] | None = None) -> None:
           f"({c_first:.0f} vs {c_base:.0f} CPU s) (aim ≤ 1.1x)")
 
     # --- re-cluster with cached embeddings ----------------------------------------------------
+    words = word_cache()
     t = time.perf_counter()
-    run2 = fit_topics(corpus, TopicConfig(min_cluster_size=args.min_cluster_size + 10, representation="mmr"),
+    run_mmr = fit_topics(corpus, TopicConfig(min_cluster_size=args.min_cluster_size + 10, representation="mmr"),
+                         embeddings_store=store)
+    t_mmr_cold = time.perf_counter() - t
+    embedded_cold = words.embedded
+    print(f"re-cluster, new HDBSCAN + MMR, word cache cold: {t_mmr_cold:.1f} s → {run_mmr.n_topics} topics "
+          f"({embedded_cold} words/phrases embedded); SPEED-UP {t_first / t_mmr_cold:.1f}x")
+    t = time.perf_counter()
+    run2 = fit_topics(corpus, TopicConfig(min_cluster_size=args.min_cluster_size + 5, representation="mmr"),
                       embeddings_store=store)
     t_re = time.perf_counter() - t
     t = time.perf_counter()
@@ -86,8 +98,9 @@ def main(argv: list[str] | None = None) -> None:
                       embeddings_store=store)
     t_re_umap = time.perf_counter() - t
     assert store.computed == 1, "re-clustering must not re-embed"
-    print(f"re-cluster, new HDBSCAN + MMR (cached embeddings and UMAP): {t_re:.1f} s → {run2.n_topics} topics; "
-          f"SPEED-UP {t_first / t_re:.1f}x (aim ≥ 10x)")
+    print(f"re-cluster, new HDBSCAN + MMR (cached embeddings, UMAP and words): {t_re:.1f} s → {run2.n_topics} "
+          f"topics ({words.embedded - embedded_cold} new words/phrases embedded); "
+          f"SPEED-UP {t_first / t_re:.1f}x (aim ≥ 20x)")
     print(f"re-cluster, new UMAP (cached embeddings): {t_re_umap:.1f} s → {run3.n_topics} topics; "
           f"SPEED-UP {t_first / t_re_umap:.1f}x")
 

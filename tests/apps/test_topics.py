@@ -1,6 +1,7 @@
 """Topic Explorer through its HTTP API (gradio_client), on the small sample CSV."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,9 @@ SETTINGS = ["embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "leaf", "english"
 def app() -> Any:
     from gradio_client import Client
 
-    from apps.topics.app import CSS, build
     from apps.common import configure_queue
     from apps.launch import launch_kwargs
+    from apps.topics.app import CSS, build
     from tests.conftest import free_port
 
     demo = build()
@@ -49,8 +50,13 @@ def test_bad_uploads_get_clear_messages(app: Any, tmp_path: Path) -> None:
     numbers.write_text("a,b\n" + "\n".join(f"{i},{i * 2}" for i in range(50)))
     with pytest.raises(Exception, match="no column with text"):
         app.predict("upload", handle_file(str(numbers)), api_name="/topics_load")
-    with pytest.raises(Exception, match="Upload a CSV file"):
-        app.predict("upload", None, api_name="/topics_load")
+    # "Upload a CSV file" without a file: the table is cleared, and Find topics is refused at once
+    *_, prompt = app.predict("upload", None, api_name="/topics_load")
+    assert "Choose a CSV file" in prompt
+    t0 = time.perf_counter()
+    with pytest.raises(Exception, match="Upload a CSV file first"):
+        _run(app)
+    assert time.perf_counter() - t0 < 5  # refused before any embedding (was: a silent 3,824-article run)
     with pytest.raises(Exception, match="Run the topic model first"):
         app.predict("query", api_name="/topics_search")
 
@@ -63,7 +69,7 @@ def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
     # too few documents for the settings: a clear message, nothing shown as a result
     with pytest.raises(Exception, match="at least 400 documents"):
         _run(app, min_cluster_size=200)
-    summary, doc_map, table, bars = _run(app)
+    summary, doc_map, table, bars, status = _run(app)
     assert "topics" in summary and "outliers" in summary
     rows = table["data"]
     assert len(rows) >= 3 and rows[0][0] in (-1, 0)
@@ -82,7 +88,7 @@ def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
     report, summary3, *_ = app.predict("c-tf-idf", 0.1, True, 2, api_name="/topics_outliers")
     assert "→" in report and "target 2 %" in report
 
-    stab = app.predict(api_name="/topics_stability")
+    stab, _ = app.predict(api_name="/topics_stability")
     assert "adjusted Rand index" in stab
 
     _, _, table2, _ = app.predict(0, "Politics", api_name="/topics_rename")
@@ -94,7 +100,7 @@ def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
     from tests.fake_openai import FakeOpenAI
 
     with FakeOpenAI(reply="World news") as server:
-        _, _, table4, _ = app.predict("openai", server.base_url, "fake-model", "sk-test-key", 2,
+        _, _, table4, _, _ = app.predict("openai", server.base_url, "fake-model", "sk-test-key", 2,
                                       api_name="/topics_label")
     assert [r[3] for r in table4["data"] if r[0] in (0, 1)] == ["World news", "World news"]
     assert "sk-test-key" not in str(table4)

@@ -24,7 +24,7 @@ def _warm_topic_pipeline(request: Any) -> None:
     """Compile UMAP/HDBSCAN's numba code (~30 s once per process) in the background while the other
     tests wait on their browsers, so the Topic Explorer test (last in this file) does not pay for it."""
     if any("topic_explorer" in item.name for item in request.session.items):
-        from core.topics.model import warm_in_background
+        from core.topics.warmup import warm_in_background
 
         warm_in_background()
 

@@ -8,9 +8,16 @@ import pytest
 
 from core.errors import InvalidUpload, LabError
 from core.settings import get_settings, override_settings
-from core.topics.data import (MAX_DOC_CHARS, SAMPLE_CSV, load_builtin, load_upload, min_docs_needed, prepare,
-                              preview)
-from core.topics.model import TopicConfig
+from core.topics.config import TopicConfig
+from core.topics.data import (
+    MAX_DOC_CHARS,
+    SAMPLE_CSV,
+    load_builtin,
+    load_upload,
+    min_docs_needed,
+    prepare,
+    preview,
+)
 
 
 def _write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> str:
