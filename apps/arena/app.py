@@ -1,58 +1,45 @@
-"""Pairwise Eval Arena (book ch. 12): anonymous battles, durable votes, a leaderboard with CIs.
+"""Pairwise Eval Arena (book ch. 12): anonymous battles, durable votes, a leaderboard with CIs, rooms.
 
-Layout and wiring only; the logic lives in :mod:`core.arena`.
+Layout and wiring only: the logic lives in :mod:`core.arena` (battles, judge, boards, exports, who
+may do what in a room) and :mod:`core.rooms`; the HTML in :mod:`apps.arena.views`. The room comes
+from the page URL (``?room=CODE[&key=SECRET]``), read in ``demo.load``; every instructor action checks
+the key on the server.
 """
 from __future__ import annotations
 
-import tempfile
-import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import gradio as gr
 
 from apps.arena import MANIFEST
-from apps.common import HEAVY, app_title, esc, esc_md, heavy_limit, user_errors
+from apps.arena import views as V
+from apps.common import HEAVY, app_title, esc_md, heavy_limit, user_errors
+from core.arena import access as acl
 from core.errors import LabError
 
 CSS = MANIFEST.css
 
 CHOICES = [("👈 A is better", "model_a"), ("🤝 Tie", "tie"), ("👎 Both are bad", "tie (bothbad)"),
            ("B is better 👉", "model_b")]
+BASE_JS = "(b) => window.location.origin + window.location.pathname"
+
+
+def startup() -> None:
+    """Before serving: load the contestants (plus the models of ``--openai-base-url``), open the store
+    and re-sync the durable vote sink."""
+    from core.arena.battles import get_arena
+
+    get_arena()
 
 
 def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "api"
 
 
-def _side_md(title: str, side: Any, streaming: bool) -> str:
-    head = f'<div class="arena-side">{esc_md(title)}</div>\n\n'
-    if side is None:
-        return head + "*waiting for a prompt…*"
-    if side.error:
-        return head + f"⚠️ **This contestant failed:** {esc_md(side.error)}"
-    body = side.text or ("*…thinking…*" if streaming else "*(empty answer)*")
-    cursor = " ▌" if streaming and not side.done else ""
-    timing = ""
-    if side.done and side.latency_s is not None:
-        timing = f"\n\n<sub>first token {side.ttft_s or 0:.1f}s · total {side.latency_s:.1f}s · {len(side.text):,} chars</sub>"
-    return head + esc_md(body) + cursor + timing  # Markdown: no links/images from model text
-
-
 def _frame(rows: list[list[Any]], headers: list[str]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(rows, columns=headers)
-
-
-def _kpis(counts: dict[str, int], room: str) -> str:
-    last = counts.get("last_vote_at") or 0
-    ago = f"{int(time.time() - last)} s ago" if last else "—"
-    items = [("votes", counts["votes"]), ("battles", counts["battles"]), ("voters", counts["voters"]),
-             ("flagged", counts["flagged"]), ("last vote", ago)]
-    cells = "".join(f'<div class="arena-kpi"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>'
-                    for k, v in items)
-    return f'<div class="lab-note">Room <b>{esc(room)}</b></div><div class="arena-kpis">{cells}</div>'
 
 
 def build(arena: Any = None) -> gr.Blocks:
@@ -67,179 +54,137 @@ def build(arena: Any = None) -> gr.Blocks:
             state["arena"] = get_arena()
         return state["arena"]
 
-    def contestant_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        try:
-            if state["arena"] is not None:
-                cs = state["arena"].contestants
-            else:
-                from core.arena.contestants import load_contestants
-
-                cs = load_contestants()
-            return [(c.label, c.id) for c in cs if c.battles], [(c.label, c.id) for c in cs]
-        except LabError:
-            return [], []
-
-    choices, judge_choices = contestant_choices()
     vote_off = [gr.update(interactive=False)] * 4
 
     # ---------------------------------------------------------------- handlers
-    def run_battle(prompt: str, room: str, token: str, mode: str, a_id: str | None, b_id: str | None,
-                   regenerate: bool, request: gr.Request) -> Iterator[tuple]:
+    def on_load(base: str, request: gr.Request) -> tuple:
         arena_ = A()
+        params = dict(getattr(request, "query_params", {}) or {})
+        code, key = params.get("room", ""), params.get("key", "")
+        error = ""
+        try:
+            acc = acl.for_page(arena_.rooms, code, key)
+        except LabError as exc:
+            acc, error, code, key = acl.access(arena_.rooms, ""), str(exc), "", ""
+        managed = acc.managed is not None
+        staff = acc.instructor  # public arena: everyone; a room: the key holder only
+        if managed and not staff and key:
+            error = "This instructor link's key is not valid for this room: you are a participant here."
+        battlers = [(c.label, c.id) for c in arena_.contestants if c.battles]
+        judges = [(c.label, c.id) for c in arena_.contestants]
+        pool = f"**{len(battlers)} contestants** in the pool: " + ", ".join(esc_md(lbl) for lbl, _ in battlers)
+        return (acc.room if managed else "", key if managed and staff else "", base or "",
+                V.room_banner(acc, error) if error else V.room_banner(acc), pool,
+                gr.update(choices=battlers, value=battlers[0][1] if battlers else None),
+                gr.update(choices=battlers, value=battlers[1][1] if len(battlers) > 1 else None),
+                gr.update(choices=judges, value=judges[-1][1] if judges else None),
+                *[gr.Tab(visible=staff)] * 4, gr.update(visible=not managed), gr.update(visible=managed and staff))
+
+    def run_battle(prompt: str, room: str, token: str, mode: str, a_id: str | None, b_id: str | None,
+                   request: gr.Request) -> Iterator[tuple]:
         names = ("Model A", "Model B")
-        updates = arena_.stream(prompt, room, _session(request), mode=mode, model_a=a_id, model_b=b_id,
-                                token=token if regenerate else None)
         last = None
-        for up in updates:
+        for up in A().stream(prompt, room, _session(request), mode=mode, model_a=a_id, model_b=b_id,
+                             token=token or None):
             last = up
             if up.names[0]:
                 names = (f"A · {up.names[0]}", f"B · {up.names[1]}")
-            status = "Both answers are in: vote!" if up.ok else (
-                "A contestant failed: start a new round." if up.finished else "Generating both answers…")
-            yield (up.token, _side_md(names[0], up.left, not up.finished), _side_md(names[1], up.right, not up.finished),
-                   f'<div class="arena-status">{esc(status)}</div>',
-                   *([gr.update(interactive=up.ok)] * 4), "")
+            text = ("Stopped: start a new round." if up.stopped else "Both answers are in: vote!" if up.ok else
+                    "A contestant failed: start a new round." if up.finished else "Generating both answers…")
+            yield (up.token, V.side_md(names[0], up.left, not up.finished), V.side_md(names[1], up.right, not up.finished),
+                   V.status(text, up.note), *([gr.update(interactive=up.ok)] * 4), "")
         if last is None:
             raise LabError("The battle produced no output.")
 
     def battle(prompt: str, room: str, request: gr.Request) -> Iterator[tuple]:
-        yield from run_battle(prompt, room, "", "anonymous", None, None, False, request)
+        yield from run_battle(prompt, room, "", "anonymous", None, None, request)
 
     def regenerate(token: str, room: str, request: gr.Request) -> Iterator[tuple]:
         if not token:
             raise LabError("There is no battle to regenerate yet: ask a question first.")
-        yield from run_battle("", room, token, "anonymous", None, None, True, request)
+        yield from run_battle("", room, token, "anonymous", None, None, request)
 
     def named(prompt: str, a_id: str, b_id: str, room: str, request: gr.Request) -> Iterator[tuple]:
-        yield from run_battle(prompt, room, "", "named", a_id, b_id, False, request)
-
-    def vote(token: str, choice: str, request: gr.Request) -> tuple:
-        res = A().vote(token, choice, _session(request))
-        v = res.vote
-        win_a = "win" if v.winner == "model_a" else ""
-        win_b = "win" if v.winner == "model_b" else ""
-        reveal = (f'<div class="arena-ok">{esc(res.message)}</div>'
-                  f'<div class="arena-reveal"><div class="{win_a}"><div class="how">Model A was</div>'
-                  f'<div class="who">{esc(res.label_a)}</div><div class="how">{esc(res.detail_a)}</div></div>'
-                  f'<div class="{win_b}"><div class="how">Model B was</div><div class="who">{esc(res.label_b)}</div>'
-                  f'<div class="how">{esc(res.detail_b)}</div></div></div>')
-        return (reveal, *vote_off)
+        yield from run_battle(prompt, room, "", "named", a_id, b_id, request)
 
     def vote_fn(choice: str):
         @user_errors
         def _vote(token: str, request: gr.Request) -> tuple:
-            return vote(token, choice, request)
+            return (V.reveal(A().vote(token, choice, _session(request))), *vote_off)
         _vote.__name__ = f"vote_{choice.replace(' ', '_').replace('(', '').replace(')', '')}"
         return _vote
 
     def new_round() -> tuple:
-        return ("", "", _side_md("Model A", None, False), _side_md("Model B", None, False),
-                '<div class="arena-status">New round: type a prompt.</div>', *vote_off, "")
+        return ("", "", V.side_md("Model A", None, False), V.side_md("Model B", None, False),
+                V.status("New round: type a prompt."), *vote_off, "")
 
-    def leaderboard(room: str, include_flagged: bool, length_control: bool, k: float,
-                    include_named: bool) -> tuple:
+    def leaderboard(room: str, include_flagged: bool, length_control: bool, k: float, include_named: bool,
+                    key: str = "") -> tuple:
         from core.arena import leaderboard as lb
 
         arena_ = A()
-        votes = arena_.store.votes(room, mode=None if include_named else "anonymous")
+        acc = acl.for_instructor(arena_.rooms, room, key)
+        votes = arena_.store.votes(acc.room, mode=None if include_named else "anonymous")
         board = lb.compute(votes, arena_.label, include_flagged=include_flagged, style_control=length_control,
                            k=float(k), rounds=300)
         rows = [[r.rank, r.label, round(r.bt), f"{r.lower:.0f} – {r.upper:.0f}", round(r.elo), r.votes,
                  f"{r.win_rate:.0%}"] for r in board.rows]
         table = _frame(rows, ["rank", "contestant", "Bradley–Terry", "95% CI", f"online Elo (K={k:g})", "battles",
                               "win rate"])
-        note = (f"{board.n_votes} votes counted in room <b>{esc(room or 'public')}</b>"
-                f"{f', {board.n_excluded} flagged votes excluded (the answer named its own model)' if board.n_excluded else ''}. ")
-        if length_control and board.length_coef is not None:
-            note += (f"Length control on: the fit also learns a length preference (coefficient "
-                     f"{board.length_coef:+.2f} log-odds per unit of normalised length difference) and ranks "
-                     "contestants as if their answers were equally long. ")
-        if not board.rows:
-            note = "No votes yet in this room: play a few battles, then refresh."
-        ci, wr, cnt, st = lb.figures(board)
-        return f'<div class="lab-note">{note}</div>', table, ci, wr, cnt, st
+        return (V.board_note(board, acc.room, length_control), table, *lb.figures(board))
 
-    def live(room: str) -> tuple:
-        from core.arena import ratings as R
-        from core.arena.store import normalise_room, outcome_of
+    def live(room: str, key: str = "") -> tuple:
+        from core.arena.leaderboard import live as live_board
 
         arena_ = A()
-        room_ = normalise_room(room)
-        counts = arena_.store.counts(room_)
-        votes = arena_.store.votes(room_, include_flagged=False, mode="anonymous")
-        models = sorted({v.model_a for v in votes} | {v.model_b for v in votes})
-        rows = []
-        if len(models) >= 2:
-            idx = {m: i for i, m in enumerate(models)}
-            a = [idx[v.model_a] for v in votes]
-            b = [idx[v.model_b] for v in votes]
-            y = [outcome_of(v.winner) for v in votes]
-            elo = R.online_elo(a, b, y, len(models), k=4.0)
-            _, counts_m = R.win_matrix(a, b, y, len(models))
-            for rank, i in enumerate(sorted(range(len(models)), key=lambda i: -elo[i]), 1):
-                rows.append([rank, arena_.label(models[i]), round(float(elo[i])), int(counts_m[i].sum())])
-        return _kpis(counts, room_), _frame(rows, ["rank", "contestant", "Elo (K=4)", "battles"])
+        acc = acl.for_instructor(arena_.rooms, room, key)
+        lb = live_board(arena_.store, acc.room, arena_.label)
+        r = acc.managed
+        return (V.kpis(lb.counts, acc.room, r.title if r else "", bool(r and r.closed)),
+                _frame(lb.rows, ["rank", "contestant", "Elo (K=4)", "battles"]),
+                _frame(V.voters_rows(lb.voters), ["participant", "votes"]))
 
-    def run_judge(judge_id: str, room: str, n: float, progress: gr.Progress = gr.Progress()) -> tuple:
-        from core.arena.judge import agreement, judge_pair
-        from core.generation import SamplingParams
+    def run_judge(judge_id: str, room: str, n: float, key: str = "") -> tuple:
+        from core.arena.judge import judge_room
 
         arena_ = A()
-        judge = arena_.contestant(judge_id)
-        votes = arena_.store.votes(room)
-        done = {r["battle_id"] for r in arena_.store.judgements(room) if r["judge"] == judge_id}
-        todo = [v for v in reversed(votes) if v.battle_id not in done][: int(n)]
-        if not todo and not done:
-            raise LabError("No voted battles in this room yet: the judge rates battles that humans voted on.")
-        backend = judge.make_backend()
-        params = SamplingParams(max_new_tokens=256, greedy=True, temperature=1.0)
-        for i, v in enumerate(todo):
-            progress((i + 1) / max(len(todo), 1), desc=f"judging battle {i + 1}/{len(todo)} in both orders")
-            j = judge_pair(backend, v.prompt, v.answer_a, v.answer_b, params)
-            arena_.store.save_judgement(v.battle_id, judge_id, j.verdict_ab, j.verdict_ba, j.final,
-                                        (j.rationale_ab[-600:] + "\n---\n" + j.rationale_ba[-600:]))
-        rows_all = [r for r in arena_.store.judgements(room) if r["judge"] == judge_id]
-        ag = agreement(rows_all)
-        html = (f'<div class="arena-kpis">'
-                f'<div class="arena-kpi"><div class="v">{ag.judged}</div><div class="k">battles judged (×2 orders)</div></div>'
-                f'<div class="arena-kpi"><div class="v">{ag.consistent_rate:.0%}</div><div class="k">same verdict in both orders</div></div>'
-                f'<div class="arena-kpi"><div class="v">{ag.first_position_rate:.0%}</div><div class="k">picked the answer shown first</div></div>'
-                f'<div class="arena-kpi"><div class="v">{ag.agreement:.0%}</div><div class="k">agrees with the human vote ({ag.with_human})</div></div>'
-                f'</div><div class="lab-note">A judge without position bias picks the first answer about half the time and '
-                f'gives the same verdict in both orders. Inconsistent verdicts count as ties (MT-Bench).</div>')
+        acc = acl.for_instructor(arena_.rooms, room, key)
+        run = judge_room(arena_, judge_id, acc.room, int(n))
         table = [[r["battle_id"][:8], arena_.label(r["judge"]), r["verdict_ab"], r["verdict_ba"], r["final"],
-                  r["human"] or "—"] for r in rows_all[-50:]]
-        return html, _frame(table, ["battle", "judge", "A|B order", "B|A order (mapped)", "judge final", "human vote"])
+                  r["human"] or "—"] for r in run.rows[-50:]]
+        return V.judge_summary(run.agreement), _frame(
+            table, ["battle", "judge", "A|B order", "B|A order (mapped)", "judge final", "human vote"])
 
-    def export(room: str, kind: str) -> str:
-        from core.arena import export as ex
+    def export(room: str, kind: str, key: str = "") -> str:
+        from core.arena.export import export_file
 
         arena_ = A()
-        votes = arena_.store.votes(room)
-        if not votes:
-            raise LabError("No votes in this room yet: nothing to export.")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = Path(tempfile.mkdtemp(prefix="arena-export-"))
-        room_ = (room or "public").strip().lower() or "public"
-        if kind == "jsonl":
-            path, text = folder / f"arena-votes-{room_}-{stamp}.jsonl", ex.votes_jsonl(votes)
-        elif kind == "csv":
-            path, text = folder / f"arena-votes-{room_}-{stamp}.csv", ex.votes_csv(votes)
-        else:
-            path, text = folder / f"arena-dpo-{room_}-{stamp}.jsonl", ex.dpo_jsonl(votes)
-            if not text:
-                raise LabError("No decisive, unflagged votes yet: ties and 'both bad' are not preference pairs.")
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+        acc = acl.for_instructor(arena_.rooms, room, key)
+        return str(export_file(arena_.store.votes(acc.room), acc.room, kind))
+
+    def create_room(title: str, base: str = "") -> tuple:
+        from core.rooms import links
+
+        room, key = A().rooms.create(acl.APP, title)
+        participant, instructor = links(base, room.code, key)
+        return V.room_links(room.code, participant, instructor), room.code, participant, instructor
+
+    def reset_room(room: str, key: str) -> str:
+        n = acl.reset(A().rooms, A().store, room, key)
+        return V.status(f"Board reset: {n} votes archived (kept in the database, no longer on this room's board).")
+
+    def close_room(room: str, key: str) -> str:
+        A().rooms.close(room, key, acl.APP)
+        return V.status("Room closed: participants can no longer battle or vote; the board and exports stay.")
 
     # ---------------------------------------------------------------- layout
     with gr.Blocks() as demo:
         app_title(MANIFEST)
-        with gr.Row():
-            room = gr.Textbox(label="Room code", placeholder="public", value="", max_lines=1, scale=1,
-                              info="Workshop rooms get their own battles and leaderboard.", elem_id="arena-room")
-            gr.Markdown(f"**{len(choices)} contestants** in the pool: "
-                        + ", ".join(esc_md(label) for label, _ in choices), elem_classes="lab-note")
+        banner = gr.HTML(V.room_banner(None), elem_id="arena-banner")
+        room = gr.Textbox(visible=False, value="", label="room")
+        key = gr.Textbox(visible=False, value="", label="instructor key")
+        base = gr.Textbox(visible=False, value="", label="page address")
+        pool_md = gr.Markdown(elem_classes="lab-note")
         with gr.Tabs():
             with gr.Tab("⚔️ Battle", id="arena-battle"):
                 with gr.Row():
@@ -250,30 +195,32 @@ def build(arena: Any = None) -> gr.Blocks:
                 if examples:
                     gr.Examples([[e] for e in examples], inputs=[prompt], label="Example prompts", api_name="arena_example")
                 token = gr.Textbox(visible=False, label="battle id")
-                with gr.Row(equal_height=True):
-                    left = gr.Markdown(_side_md("Model A", None, False), elem_classes="arena-answer", elem_id="arena-left")
-                    right = gr.Markdown(_side_md("Model B", None, False), elem_classes="arena-answer", elem_id="arena-right")
-                status = gr.HTML('<div class="arena-status">Type a prompt and press Battle!</div>')
+                with gr.Row(equal_height=True, elem_classes="arena-pair"):
+                    left = gr.Markdown(V.side_md("Model A", None, False), elem_classes="arena-answer", elem_id="arena-left")
+                    right = gr.Markdown(V.side_md("Model B", None, False), elem_classes="arena-answer", elem_id="arena-right")
+                status = gr.HTML(V.status("Type a prompt and press Battle!"), elem_id="arena-status")
                 with gr.Row(elem_classes="arena-votes"):
                     vote_btns = [gr.Button(label, interactive=False, elem_id=f"arena-vote-{i}")
                                  for i, (label, _) in enumerate(CHOICES)]
                 reveal = gr.HTML(elem_id="arena-reveal")
                 with gr.Row():
+                    stop_btn = gr.Button("⏹ Stop", size="sm", variant="stop", elem_id="arena-stop")
                     new_btn = gr.Button("🔄 New round", size="sm")
-                    regen_btn = gr.Button("🎲 Regenerate (same pair)", size="sm")
+                    regen_btn = gr.Button("🎲 Regenerate", size="sm", elem_id="arena-regen")
                 gr.Markdown("Answers are capped at a short length so battles stay quick; sampling settings and "
-                            "timings are stored with every battle.", elem_classes="lab-note")
+                            "timings are stored with every battle. Regenerate after a vote draws a new pair.",
+                            elem_classes="lab-note")
             with gr.Tab("👥 Side by side", id="arena-named"):
                 with gr.Row():
-                    pick_a = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model A")
-                    pick_b = gr.Dropdown(choices, value=choices[1][1] if len(choices) > 1 else None, label="Model B")
+                    pick_a = gr.Dropdown([], label="Model A", allow_custom_value=True)
+                    pick_b = gr.Dropdown([], label="Model B", allow_custom_value=True)
                 with gr.Row():
                     n_prompt = gr.Textbox(label="Prompt", lines=2, scale=5)
                     n_go = gr.Button("Compare", variant="primary", scale=1)
                 n_token = gr.Textbox(visible=False, label="battle id")
-                with gr.Row(equal_height=True):
-                    n_left = gr.Markdown(_side_md("Model A", None, False), elem_classes="arena-answer")
-                    n_right = gr.Markdown(_side_md("Model B", None, False), elem_classes="arena-answer")
+                with gr.Row(equal_height=True, elem_classes="arena-pair"):
+                    n_left = gr.Markdown(V.side_md("Model A", None, False), elem_classes="arena-answer")
+                    n_right = gr.Markdown(V.side_md("Model B", None, False), elem_classes="arena-answer")
                 n_status = gr.HTML()
                 with gr.Row(elem_classes="arena-votes"):
                     n_btns = [gr.Button(label, interactive=False) for label, _ in CHOICES]
@@ -300,10 +247,9 @@ def build(arena: Any = None) -> gr.Blocks:
                     "the votes (and on K). Bradley–Terry fits all votes at once by maximum likelihood — the reason "
                     "Chatbot Arena switched to it; the bootstrap resamples the votes 300 times to get the 95% "
                     "intervals. Overlapping intervals mean the order is not settled yet.", elem_classes="lab-note")
-            with gr.Tab("🧑‍⚖️ LLM judge", id="arena-judge"):
+            with gr.Tab("🧑‍⚖️ LLM judge", id="arena-judge") as judge_tab:
                 with gr.Row():
-                    judge_pick = gr.Dropdown(judge_choices, value=judge_choices[-1][1] if judge_choices else None,
-                                             label="Judge model")
+                    judge_pick = gr.Dropdown([], label="Judge model", allow_custom_value=True)
                     judge_n = gr.Slider(1, 30, value=5, step=1, label="Battles to judge (most recent first)")
                     judge_go = gr.Button("Judge in both orders", variant="primary")
                 judge_html = gr.HTML()
@@ -311,15 +257,31 @@ def build(arena: Any = None) -> gr.Blocks:
                 gr.Markdown("The pairwise prompt is MT-Bench's (Zheng et al., *Judging LLM-as-a-Judge*): the judge "
                             "explains, then answers [[A]], [[B]] or [[C]] for a tie. Each battle is judged twice with "
                             "the answers swapped, exposing position bias.", elem_classes="lab-note")
-            with gr.Tab("🧑‍🏫 Instructor", id="arena-live"):
+            with gr.Tab("🧑‍🏫 Instructor", id="arena-live") as live_tab:
+                with gr.Group(visible=True) as create_grp:
+                    gr.Markdown("**Open a workshop room**: its own battles, board and exports. You get a link for "
+                                "participants and an instructor link with a secret key.")
+                    with gr.Row():
+                        room_title = gr.Textbox(label="Room title (optional)", max_lines=1, scale=4,
+                                                elem_id="arena-room-title")
+                        create_btn = gr.Button("Create a room", variant="primary", scale=1, elem_id="arena-create")
+                    links_html = gr.HTML(elem_id="arena-links")
+                with gr.Group(visible=False) as manage_grp:
+                    with gr.Row():
+                        reset_btn = gr.Button("Reset the board", size="sm", elem_id="arena-reset")
+                        close_btn = gr.Button("Close the room", size="sm", variant="stop", elem_id="arena-close")
+                    manage_status = gr.HTML()
                 live_on = gr.Checkbox(label="Live updates (every 3 s)", value=False)
                 live_html = gr.HTML()
-                live_table = gr.Dataframe(interactive=False)
+                with gr.Row():
+                    live_table = gr.Dataframe(interactive=False, scale=3)
+                    voters_table = gr.Dataframe(interactive=False, scale=2, label="votes per participant")
                 timer = gr.Timer(3.0, active=False)
-            with gr.Tab("📦 Export", id="arena-export"):
+            with gr.Tab("📦 Export", id="arena-export") as export_tab:
                 gr.Markdown("Votes of the current room. The preference file has one `{prompt, chosen, rejected}` "
                             "row per decisive vote (ties, 'both bad' and flagged votes dropped) — the format of the "
-                            "book's DPO recipe (ch. 12).")
+                            "book's DPO recipe (ch. 12). CSV cells that could run as spreadsheet formulas are "
+                            "neutralised.")
                 with gr.Row():
                     ex_jsonl = gr.Button("Votes (JSONL)")
                     ex_csv = gr.Button("Votes (CSV)")
@@ -327,50 +289,59 @@ def build(arena: Any = None) -> gr.Blocks:
                 ex_file = gr.File(label="Download", interactive=False)
                 with gr.Accordion("From arena votes to a DPO run (book ch. 12)", open=False):
                     gr.Markdown(
-                        "The exported pairs have the columns TRL's `DPOTrainer` expects:\n\n"
-                        "```python\n"
+                        "The exported pairs have the columns TRL's `DPOTrainer` expects:\n\n```python\n"
                         "from datasets import load_dataset\n"
                         "dpo_dataset = load_dataset(\"json\", data_files=\"arena-dpo-….jsonl\", split=\"train\")\n"
                         "# the book's recipe: LoRA r=64, lora_alpha=32 on the SFT model; DPOConfig(learning_rate=1e-5,\n"
-                        "#   lr_scheduler_type=\"cosine\", max_steps=200, warmup_ratio=0.1, ...); beta=0.1\n"
-                        "#   (DPOTrainer(beta=...) in the book; newer TRL versions take beta in DPOConfig)\n"
-                        "```\n\n"
-                        "Like the book's `status != \"tie\"` filter, ties and 'both bad' votes are left out: they "
-                        "say nothing about which answer to prefer. A few hundred classroom votes are a demo, not a "
-                        "training set — the book's run used ~6,000 filtered pairs.")
+                        "#   lr_scheduler_type=\"cosine\", max_steps=200, warmup_ratio=0.1, ...); beta=0.1\n```\n\n"
+                        "Like the book's `status != \"tie\"` filter, ties and 'both bad' votes are left out. A few "
+                        "hundred classroom votes are a demo, not a training set — the book's run used ~6,000 pairs.")
 
         # ---------------------------------------------------------------- wiring
+        demo.load(on_load, [base], [room, key, base, banner, pool_md, pick_a, pick_b, judge_pick, board_tab,
+                                    judge_tab, live_tab, export_tab, create_grp, manage_grp],
+                  js=BASE_JS, api_visibility="private", queue=False)
         battle_outs = [token, left, right, status, *vote_btns, reveal]
         heavy = dict(concurrency_id=HEAVY, concurrency_limit=heavy_limit())
-        go.click(user_errors(battle), [prompt, room], battle_outs, api_name="arena_battle", **heavy)
-        prompt.submit(user_errors(battle), [prompt, room], battle_outs, api_visibility="private", **heavy)
-        regen_btn.click(user_errors(regenerate), [token, room], battle_outs, api_name="arena_regenerate", **heavy)
+        b_evt = gr.on([go.click, prompt.submit], user_errors(battle), [prompt, room], battle_outs,
+                      api_name="arena_battle", **heavy)
+        r_evt = regen_btn.click(user_errors(regenerate), [token, room], battle_outs, api_name="arena_regenerate", **heavy)
         new_btn.click(new_round, None, [prompt, *battle_outs], api_visibility="private", queue=False)
         for btn, (_, choice) in zip(vote_btns, CHOICES):
             btn.click(vote_fn(choice), [token], [reveal, *vote_btns], api_visibility="private")
         n_outs = [n_token, n_left, n_right, n_status, *n_btns, n_reveal]
-        n_go.click(user_errors(named), [n_prompt, pick_a, pick_b, room], n_outs, api_name="arena_compare", **heavy)
+        n_evt = gr.on([n_go.click, n_prompt.submit], user_errors(named), [n_prompt, pick_a, pick_b, room], n_outs,
+                      api_name="arena_compare", **heavy)
+        stop_btn.click(lambda: V.status("Stopped: start a new round."), None, status, cancels=[b_evt, r_evt, n_evt],
+                       api_visibility="private", queue=False)
         for btn, (_, choice) in zip(n_btns, CHOICES):
             btn.click(vote_fn(choice), [n_token], [n_reveal, *n_btns], api_visibility="private")
-        # one public vote endpoint for API clients: (battle id, winner)
-        api_choice = gr.Textbox(visible=False)
-        api_vote_btn = gr.Button(visible=False)
-        def api_vote(battle_id: str, winner: str, request: gr.Request) -> str:
-            return vote(battle_id, winner, request)[0]
 
-        api_vote_btn.click(user_errors(api_vote), [token, api_choice], [reveal], api_name="arena_vote")
-        board_inputs = [room, inc_flag, length_ctl, k, inc_named]
+        def api_vote(battle_id: str, winner: str, request: gr.Request) -> str:
+            return V.reveal(A().vote(battle_id, winner, _session(request)))
+
+        gr.api(user_errors(api_vote), api_name="arena_vote")
+        board_inputs = [room, inc_flag, length_ctl, k, inc_named, key]
         board_outs = [board_note, board, ci_plot, wr_plot, cnt_plot, st_plot]
         refresh.click(user_errors(leaderboard), board_inputs, board_outs, api_name="arena_leaderboard")
-        board_tab.select(user_errors(leaderboard), board_inputs, board_outs, api_visibility="private")
-        for ctl in (inc_flag, length_ctl, inc_named):
-            ctl.change(user_errors(leaderboard), board_inputs, board_outs, api_visibility="private")
-        judge_go.click(user_errors(run_judge), [judge_pick, room, judge_n], [judge_html, judge_table],
+        gr.on([board_tab.select, inc_flag.change, length_ctl.change, inc_named.change], user_errors(leaderboard),
+              board_inputs, board_outs, api_visibility="private")
+        judge_go.click(user_errors(run_judge), [judge_pick, room, judge_n, key], [judge_html, judge_table],
                        api_name="arena_judge", **heavy)
         live_on.change(lambda on: gr.Timer(active=on), live_on, timer, api_visibility="private", queue=False)
-        timer.tick(user_errors(live), [room], [live_html, live_table], api_name="arena_live", show_progress="hidden")
-        ex_jsonl.click(user_errors(lambda r: export(r, "jsonl")), [room], ex_file, api_name="arena_export_votes")
-        ex_csv.click(user_errors(lambda r: export(r, "csv")), [room], ex_file, api_name="arena_export_csv")
-        ex_dpo.click(user_errors(lambda r: export(r, "dpo")), [room], ex_file, api_name="arena_export_dpo")
-    return demo
+        timer.tick(user_errors(live), [room, key], [live_html, live_table, voters_table], api_name="arena_live",
+                   show_progress="hidden")
+        create_btn.click(user_errors(lambda t, b: create_room(t, b)[0]), [room_title, base], links_html,
+                         api_visibility="private")
 
+        def api_create_room(title: str = "", page_url: str = "") -> dict:
+            _, code, participant, instructor = create_room(title, page_url)
+            return {"code": code, "participant": participant, "instructor": instructor}
+
+        gr.api(user_errors(api_create_room), api_name="arena_room_create")
+        reset_btn.click(user_errors(reset_room), [room, key], manage_status, api_name="arena_room_reset")
+        close_btn.click(user_errors(close_room), [room, key], manage_status, api_name="arena_room_close")
+        for btn, kind, name in ((ex_jsonl, "jsonl", "votes"), (ex_csv, "csv", "csv"), (ex_dpo, "dpo", "dpo")):
+            btn.click(user_errors(lambda r, k_, kind=kind: export(r, kind, k_)), [room, key], ex_file,
+                      api_name=f"arena_export_{name}")
+    return demo

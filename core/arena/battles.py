@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from core.arena.contestants import Contestant, identity_flag, load_contestants
-from core.arena.store import DEFAULT_ROOM, VOTE_LABELS, ArenaStore, RateLimiter, Vote, get_store, normalise_room
+from core.arena import access
+from core.arena.contestants import Contestant, configured_contestants, identity_flag
+from core.arena.store import DEFAULT_ROOM, VOTE_LABELS, ArenaStore, RateLimiter, Vote, get_store
 from core.errors import LabError
 from core.settings import get_settings
 
@@ -48,10 +49,12 @@ class BattleUpdate:
     finished: bool = False
     mode: str = "anonymous"
     names: tuple[str, str] = ("", "")  # filled only in named mode
+    note: str = ""  # e.g. why a regenerated battle has a new pair or shows names
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.finished and not (self.left.error or self.right.error)
+        return self.finished and not (self.left.error or self.right.error or self.stopped)
 
 
 @dataclass
@@ -85,13 +88,18 @@ class Arena:
 
     def __init__(self, contestants: Sequence[Contestant] | None = None, store: ArenaStore | None = None,
                  sink: Any = None, max_new_tokens: int = 192, votes_per_minute: int = 20,
-                 battles_per_minute: int = 10, seed: int | None = None) -> None:
-        self.contestants = list(contestants) if contestants is not None else load_contestants()
+                 battles_per_minute: int = 10, seed: int | None = None, rooms: Any = None) -> None:
+        self.contestants = list(contestants) if contestants is not None else configured_contestants()
         self.pool = [c for c in self.contestants if c.battles]
         if len(self.pool) < 2:
             raise LabError("The arena needs at least two contestants that take part in battles.")
         self.by_id = {c.id: c for c in self.contestants}
         self.store = store or get_store()
+        if rooms is None:
+            from core.rooms import get_rooms
+
+            rooms = get_rooms(self.store.db.path)
+        self.rooms = rooms
         self.sink = sink
         self.max_new_tokens = max_new_tokens
         self.vote_limit = RateLimiter(votes_per_minute, 60.0, "votes")
@@ -100,11 +108,14 @@ class Arena:
         self._rng_lock = threading.Lock()
 
     # -- choosing contestants ----------------------------------------------------------------
-    def pick_pair(self) -> tuple[Contestant, Contestant]:
-        """Two different contestants, uniformly at random, in random left/right order."""
+    def pick_pair(self, avoid: frozenset[str] = frozenset()) -> tuple[Contestant, Contestant]:
+        """Two different contestants, uniformly at random, in random left/right order (never the
+        pair ``avoid`` when the pool has another one)."""
         with self._rng_lock:
-            a, b = self._rng.sample(self.pool, 2)
-        return a, b
+            while True:
+                a, b = self._rng.sample(self.pool, 2)
+                if len(self.pool) < 3 or frozenset((a.id, b.id)) != avoid:
+                    return a, b
 
     def contestant(self, cid: str) -> Contestant:
         try:
@@ -120,7 +131,7 @@ class Arena:
     def start(self, prompt: str, room: str = DEFAULT_ROOM, session: str = "", mode: str = "anonymous",
               model_a: str | None = None, model_b: str | None = None) -> tuple[str, Contestant, Contestant]:
         prompt = check_prompt(prompt)
-        room = normalise_room(room)
+        room = access.for_play(self.rooms, room)
         if mode == "named":
             if not model_a or not model_b:
                 raise LabError("Pick the two contestants to compare.")
@@ -137,27 +148,49 @@ class Arena:
 
     def stream(self, prompt: str, room: str = DEFAULT_ROOM, session: str = "", mode: str = "anonymous",
                model_a: str | None = None, model_b: str | None = None,
-               token: str | None = None) -> Iterator[BattleUpdate]:
-        """Start (or, with ``token``, re-run with the same pair) a battle and stream both answers."""
+               token: str | None = None, stop: threading.Event | None = None) -> Iterator[BattleUpdate]:
+        """Start (or, with ``token``, re-run) a battle and stream both answers; ``stop`` (default: the
+        current job's stop event) ends both sides."""
+        note = ""
         if token:
             old = self.store.battle(token)
-            token, a, b = self._restart(old, session)
+            token, a, b, note = self._restart(old, session)
         else:
             token, a, b = self.start(prompt, room, session, mode, model_a, model_b)
         battle = self.store.battle(token)
         names = (a.label, b.label) if battle.mode == "named" else ("", "")
-        yield from self._run(token, battle.prompt, a, b, battle.mode, names)
+        if stop is None:
+            from core.jobs import stop_event
 
-    def _restart(self, old: Any, session: str) -> tuple[str, Contestant, Contestant]:
-        a, b = self.contestant(old.model_a), self.contestant(old.model_b)
+            stop = stop_event()
+        yield from self._run(token, battle.prompt, a, b, battle.mode, names, note, stop)
+
+    def _restart(self, old: Any, session: str) -> tuple[str, Contestant, Contestant, str]:
+        """The same prompt again. Same pair while the names are hidden; once a vote revealed them an
+        anonymous re-run draws a new pair (or, with only two contestants, becomes a labelled named
+        battle) — a new anonymous battle with a known pair would not be anonymous."""
+        room = access.for_play(self.rooms, old.room)
+        mode, note = old.mode, ""
+        if old.voted and old.mode == "anonymous":
+            if len(self.pool) >= 3:
+                a, b = self.pick_pair(avoid=frozenset((old.model_a, old.model_b)))
+                note = "The names of the last pair were revealed by your vote: this round has a new anonymous pair."
+            else:
+                a, b = self.contestant(old.model_a), self.contestant(old.model_b)
+                mode = "named"
+                note = ("Only two contestants and your vote revealed them: this re-run is a named battle "
+                        "(names shown; it counts only on the board that includes named votes).")
+        else:
+            a, b = self.contestant(old.model_a), self.contestant(old.model_b)
         self.battle_limit.check(session)
-        token = self.store.create_battle(old.prompt, a.id, b.id, room=old.room, session=session, mode=old.mode,
+        token = self.store.create_battle(old.prompt, a.id, b.id, room=room, session=session, mode=mode,
                                          meta={"regenerated_from": old.id, "max_new_tokens": self.max_new_tokens})
-        return token, a, b
+        return token, a, b, note
 
     def _run(self, token: str, prompt: str, a: Contestant, b: Contestant, mode: str,
-             names: tuple[str, str]) -> Iterator[BattleUpdate]:
+             names: tuple[str, str], note: str = "", user_stop: threading.Event | None = None) -> Iterator[BattleUpdate]:
         sides = [Side(), Side()]
+        user_stop = user_stop or threading.Event()
         q: queue.Queue[tuple[int, str, Any]] = queue.Queue()
         stop = threading.Event()
         seed = random.randrange(1 << 30)
@@ -187,6 +220,8 @@ class Arena:
         last_yield = 0.0
         try:
             while pending:
+                if user_stop.is_set():
+                    break
                 try:
                     i, kind, value = q.get(timeout=0.5)
                 except queue.Empty:
@@ -206,19 +241,23 @@ class Arena:
                     pending -= 1
                 if kind != "piece" or now - last_yield > 0.08:
                     last_yield = now
-                    yield BattleUpdate(token, _copy(sides[0]), _copy(sides[1]), False, mode, names)
+                    yield BattleUpdate(token, _copy(sides[0]), _copy(sides[1]), False, mode, names, note)
         finally:
             stop.set()
+        if user_stop.is_set():
+            yield BattleUpdate(token, sides[0], sides[1], True, mode, names, note, stopped=True)
+            return
         if not (sides[0].error or sides[1].error):
             self.store.complete_battle(token, sides[0].text, sides[1].text, meta={
                 "ttft_a": sides[0].ttft_s, "ttft_b": sides[1].ttft_s,
                 "latency_a": sides[0].latency_s, "latency_b": sides[1].latency_s})
-        yield BattleUpdate(token, sides[0], sides[1], True, mode, names)
+        yield BattleUpdate(token, sides[0], sides[1], True, mode, names, note)
 
     # -- votes ---------------------------------------------------------------------------------
     def vote(self, token: str, winner: str, session: str = "") -> VoteResult:
         self.vote_limit.check(session)
         battle = self.store.battle(token)  # validates the signature, gives the answers for the flag
+        access.for_play(self.rooms, battle.room)  # a closed room takes no votes
         if battle.answer_a is None or battle.answer_b is None:
             raise LabError("Both answers must finish before you vote.")
         flag = identity_flag(battle.answer_a, battle.answer_b, self.by_id.get(battle.model_a),

@@ -40,11 +40,13 @@ class Contestant:
     battles: bool = True  # False: only offered as an LLM judge, never drawn into battles
 
     def make_backend(self) -> Any:
-        from core.generation import LocalBackend, OpenAIBackend
+        """The engine for this contestant, from the lab's one factory (llama.cpp on CPU by default)."""
+        from core.generation import LOCAL, REMOTE, make_backend
 
         if self.backend == "local":
-            return LocalBackend(self.model, system_prompt=self.system_prompt)
-        return OpenAIBackend(self.base_url, self.model, api_key=self.api_key, system_prompt=self.system_prompt)
+            return make_backend(LOCAL, self.model, system_prompt=self.system_prompt)
+        return make_backend(REMOTE, base_url=self.base_url, model=self.model, api_key=self.api_key,
+                            system_prompt=self.system_prompt)
 
     def params(self, max_new_tokens: int, seed: int | None = None) -> Any:
         from core.generation import SamplingParams
@@ -123,7 +125,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None,
     return out
 
 
-def load_contestants(config: str | Path | Mapping[str, Any] | None = None) -> list[Contestant]:
+def load_contestants(config: str | Path | Mapping[str, Any] | None = None, check: bool = True) -> list[Contestant]:
     if config is None:
         config = os.environ.get("LLM_LAB_ARENA_CONTESTANTS") or DEFAULT_CONFIG
     if not isinstance(config, Mapping):
@@ -132,9 +134,51 @@ def load_contestants(config: str | Path | Mapping[str, Any] | None = None) -> li
         except (OSError, json.JSONDecodeError) as exc:
             raise LabError(f"Could not read the arena configuration {config}: {exc}") from None
     contestants = parse_config(config)
-    if sum(c.battles for c in contestants) < 2:
+    if check and sum(c.battles for c in contestants) < 2:
         raise LabError("The arena needs at least two contestants available in this mode.")
     return contestants
+
+
+def server_contestants(base_url: str, api_key: str = "", only: str = "", timeout_s: float = 10.0,
+                       limit: int = 12) -> list[Contestant]:
+    """One contestant per model the OpenAI-compatible server at ``base_url`` lists (``/v1/models``,
+    through the ``openai`` client); only model ``only`` when given. A clear :class:`LabError` when the
+    server cannot be reached."""
+    from openai import OpenAI, OpenAIError
+
+    base_url = (base_url or "").strip().rstrip("/")
+    if not base_url:
+        return []
+    try:
+        client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0)
+        ids = sorted(m.id for m in client.models.list())
+    except (OpenAIError, OSError) as exc:
+        raise LabError(f"Could not list the models of {base_url} ({type(exc).__name__}): is the server running?") from None
+    if only:
+        ids = [only]  # the switch names the model: use it even if the server does not list it
+    host = re.sub(r"^https?://", "", base_url).split("/", 1)[0]
+    return [Contestant(id=f"server:{mid}", label=f"{mid} (server)", backend="openai", model=mid,
+                       base_url=base_url, api_key=api_key, offline=True, identity=())
+            for mid in ids[:limit] if host]
+
+
+def configured_contestants(config: str | Path | Mapping[str, Any] | None = None) -> list[Contestant]:
+    """The configured contestants plus the models of the lab's OpenAI-compatible server
+    (``--openai-base-url`` / ``OPENAI_BASE_URL``), listed at start. A server that cannot be reached
+    is logged and left out; the local contestants still play."""
+    import logging
+
+    local = load_contestants(config, check=False)
+    server = get_settings().openai
+    if not server.base_url:
+        return load_contestants(config)
+    try:
+        remote = server_contestants(server.base_url, server.api_key, server.model)
+    except LabError as exc:
+        logging.getLogger(__name__).warning("arena: %s", exc)
+        return local
+    have = {c.id for c in local}
+    return local + [c for c in remote if c.id not in have]
 
 
 def example_prompts() -> list[str]:

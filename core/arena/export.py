@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
+import time
+from pathlib import Path
 from typing import Any, Sequence
 
 from core.arena.store import Vote
+from core.errors import LabError
 from core.exports import to_csv_text
 
 FIELDS = ["vote_id", "battle_id", "room", "winner", "model_a", "model_b", "prompt", "answer_a", "answer_b",
@@ -42,3 +46,22 @@ def dpo_records(votes: Sequence[Vote], include_flagged: bool = False) -> list[di
 
 def dpo_jsonl(votes: Sequence[Vote], include_flagged: bool = False) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dpo_records(votes, include_flagged))
+
+
+KINDS = {"jsonl": ("arena-votes", ".jsonl"), "csv": ("arena-votes", ".csv"), "dpo": ("arena-dpo", ".jsonl")}
+
+
+def export_file(votes: Sequence[Vote], room: str, kind: str, folder: Path | None = None) -> Path:
+    """Write the room's votes as ``kind`` (jsonl | csv | dpo) to a fresh temporary folder; the path."""
+    if kind not in KINDS:
+        raise LabError(f"Unknown export {kind!r}.")
+    if not votes:
+        raise LabError("No votes in this room yet: nothing to export.")
+    text = {"jsonl": votes_jsonl, "csv": votes_csv, "dpo": dpo_jsonl}[kind](votes)
+    if not text:
+        raise LabError("No decisive, unflagged votes yet: ties and 'both bad' are not preference pairs.")
+    prefix, ext = KINDS[kind]
+    folder = folder or Path(tempfile.mkdtemp(prefix="arena-export-"))
+    path = folder / f"{prefix}-{room or 'public'}-{time.strftime('%Y%m%d-%H%M%S')}{ext}"
+    path.write_text(text, encoding="utf-8", newline="")
+    return path

@@ -104,3 +104,37 @@ def agreement(rows: Sequence[dict[str, Any]]) -> Agreement:
     agree_dec = sum(1 for r in dec if r["final"] == r["human"])
     return Agreement(judged, consistent / judged if judged else 0.0, first / decisive if decisive else 0.0,
                      len(both), agree / len(both) if both else 0.0, agree_dec / len(dec) if dec else 0.0)
+
+
+@dataclass(frozen=True)
+class JudgeRun:
+    """What :func:`judge_room` did: the statistics and the stored judgements of that judge."""
+
+    agreement: Agreement
+    rows: list[dict[str, Any]]
+    judged_now: int
+
+
+def judge_room(arena: Any, judge_id: str, room: str, n: int, max_new_tokens: int = 256) -> JudgeRun:
+    """Judge up to ``n`` of the room's most recent voted battles not yet judged by ``judge_id``, each
+    in both orders, storing every judgement; stops between battles when the job is stopped."""
+    from core.generation import SamplingParams
+    from core.jobs import check_stop, report
+
+    judge = arena.contestant(judge_id)
+    store = arena.store
+    votes = store.votes(room)
+    done = {r["battle_id"] for r in store.judgements(room) if r["judge"] == judge_id}
+    todo = [v for v in reversed(votes) if v.battle_id not in done][: max(0, int(n))]
+    if not todo and not done:
+        raise LabError("No voted battles in this room yet: the judge rates battles that humans voted on.")
+    backend = judge.make_backend()
+    params = SamplingParams(max_new_tokens=max_new_tokens, greedy=True, temperature=1.0)
+    for i, v in enumerate(todo):
+        check_stop()
+        report(i / len(todo), f"judging battle {i + 1} / {len(todo)} in both orders")
+        j = judge_pair(backend, v.prompt, v.answer_a, v.answer_b, params)
+        store.save_judgement(v.battle_id, judge_id, j.verdict_ab, j.verdict_ba, j.final,
+                             j.rationale_ab[-600:] + "\n---\n" + j.rationale_ba[-600:])
+    rows = [r for r in store.judgements(room) if r["judge"] == judge_id]
+    return JudgeRun(agreement(rows), rows, len(todo))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -127,3 +127,29 @@ def figures(board: Leaderboard) -> tuple[object, object, object, object]:
     st.update_yaxes(title="BT rating")
     _layout(st, "How the ranking settles as votes accumulate")
     return ci, wr, cnt, st
+
+
+@dataclass
+class LiveBoard:
+    """The instructor's live view: counts, a quick online-Elo ranking, votes per participant."""
+
+    counts: dict[str, float]
+    rows: list[list[object]]  # rank, label, Elo, battles
+    voters: list[tuple[str, int]]
+
+
+def live(store: Any, room: str, label: Callable[[str], str] = str, k: float = 4.0) -> LiveBoard:
+    """A cheap board for polling every few seconds (online Elo over the room's anonymous votes)."""
+    votes = store.votes(room, include_flagged=False, mode="anonymous")
+    models = sorted({v.model_a for v in votes} | {v.model_b for v in votes})
+    rows: list[list[object]] = []
+    if len(models) >= 2:
+        idx = {m: i for i, m in enumerate(models)}
+        a = [idx[v.model_a] for v in votes]
+        b = [idx[v.model_b] for v in votes]
+        y = [outcome_of(v.winner) for v in votes]
+        elo = R.online_elo(a, b, y, len(models), k=k)
+        _, counts = R.win_matrix(a, b, y, len(models))
+        for rank, i in enumerate(sorted(range(len(models)), key=lambda i: -elo[i]), 1):
+            rows.append([rank, label(models[i]), round(float(elo[i])), int(counts[i].sum())])
+    return LiveBoard(store.counts(room), rows, store.voters(room))

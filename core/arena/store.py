@@ -314,6 +314,24 @@ class ArenaStore:
         return {"battles": int(battles), "votes": int(row[0]), "flagged": int(row[1]),
                 "voters": int(row[2]), "last_vote_at": float(last or 0)}
 
+    def voters(self, room: str | None = DEFAULT_ROOM) -> list[tuple[str, int]]:
+        """(participant, votes) in a room, most votes first; participants are shown by a short
+        pseudonym of their session, never the session id itself."""
+        rows = self.db.connect().execute(
+            "SELECT session, COUNT(*) FROM arena_votes WHERE room = ? GROUP BY session ORDER BY COUNT(*) DESC",
+            (normalise_room(room),))
+        return [(hashlib.sha256(f"{r[0]}".encode()).hexdigest()[:6] if r[0] else "api", int(r[1])) for r in rows]
+
+    def archive_room(self, room: str, suffix: str) -> int:
+        """Reset a room: its battles, votes and judgements move to ``<room>~<suffix>`` (kept, never
+        shown in the room again). Returns the number of votes moved."""
+        code = normalise_room(room)
+        target = f"{code}~{suffix}"
+        with self.db.transaction() as conn:
+            n = conn.execute("UPDATE arena_votes SET room = ? WHERE room = ?", (target, code)).rowcount
+            conn.execute("UPDATE arena_battles SET room = ? WHERE room = ?", (target, code))
+        return int(n)
+
     def rooms(self) -> list[tuple[str, int]]:
         return [(r[0], int(r[1])) for r in self.db.connect().execute(
             "SELECT room, COUNT(*) FROM arena_votes GROUP BY room ORDER BY COUNT(*) DESC")]
