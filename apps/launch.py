@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from typing import Any, Callable, Sequence
 
 from apps.common import BASE_CSS, THEME, configure_queue, footer, header

@@ -17,7 +17,6 @@ import inspect
 import logging
 import queue
 import threading
-import time
 from typing import Any, Callable, Sequence
 
 import gradio as gr
