@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from core.errors import LabError
 
@@ -58,7 +59,7 @@ class ChunkConfig:
     size: int = 3  # units per chunk
     overlap: int = 1  # units shared with the previous chunk
 
-    def validate(self) -> "ChunkConfig":
+    def validate(self) -> ChunkConfig:
         if self.strategy not in STRATEGIES:
             raise LabError(f"Unknown chunking strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}.")
         limit = 2048 if self.strategy == "tokens" else 50

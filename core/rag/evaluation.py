@@ -6,8 +6,8 @@ normalised); each passage counts once (a second chunk with the same passage is n
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from core.errors import LabError
 from core.rag import metrics

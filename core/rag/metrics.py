@@ -6,7 +6,7 @@ and where needed ``n_relevant``: how many relevant items exist for the query in 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def hit_at_k(rels: Sequence[int], k: int) -> float:

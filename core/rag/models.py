@@ -3,7 +3,8 @@ BAAI/bge-small-en-v1.5 on the Hub, all-MiniLM-L6-v2 offline) and an optional cro
 reranker (Hub only: no cross-encoder ships in an offline package)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

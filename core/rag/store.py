@@ -10,7 +10,8 @@ half-built index (crash, concurrent build) is never served; a folder that exists
 The writer holds an flock on ``.tmp-*/.building``; the kernel frees it when the writer dies, so
 the leftovers of a killed server are removed when the next one starts (``clean_stale_tmp``).
 A session's collection is assembled from its documents' indexes and kept in a small in-process
-LRU; "clear my documents" deletes the session's documents and all their indexes.
+LRU. Who uses a stored document is tracked in :mod:`core.rag.sessions`; :meth:`IndexStore.delete`
+is the low-level purge it calls once nobody does.
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -194,7 +195,10 @@ class IndexStore:
         return final
 
     def delete(self, refs: Sequence[DocRef]) -> int:
-        """Delete documents and every index built from them; returns how many folders/files went."""
+        """Delete documents and every index built from them; returns how many folders/files went.
+
+        Low level: sessions release references through :func:`core.rag.sessions.release`, which calls
+        this only for documents no session, room or the built-in corpus uses any more."""
         removed = 0
         for ref in refs:
             path = self.docs_dir / f"{ref.sha}.json"

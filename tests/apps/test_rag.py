@@ -46,7 +46,7 @@ def test_api_names(app: Any) -> None:
 
 def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
     client = app()
-    status, stats, _, chunks = client.predict("sentence", 2, 0, api_name="/rag_load_builtin")
+    status, stats, _, chunks, _ = client.predict("sentence", 2, 0, api_name="/rag_load_builtin")
     assert "Indexed 4 document(s)" in status and "30 chunks" in status
     assert [r[0] for r in stats["data"]] == ["interstellar.md", "hubble.md", "gettysburg.txt", "rag_glossary.md"]
     assert len(chunks["data"]) == 30
@@ -99,7 +99,7 @@ def test_upload_pdf_and_bad_files(app: Any, tmp_path: Path) -> None:
     w = PdfWriter(clone_from=str(good))
     w.encrypt(user_password="pw", owner_password="o", algorithm="AES-256")
     w.write(str(tmp_path / "locked.pdf"))
-    status, stats, _, chunks = client.predict(
+    status, stats, _, chunks, _ = client.predict(
         [handle_file(str(good)), handle_file(str(tmp_path / "empty.txt"))], "sentence", 1, 0,
         api_name="/rag_index")
     assert "Indexed 1 document(s): 2 page(s)" in status and "empty (0 bytes)" in status
@@ -110,7 +110,7 @@ def test_upload_pdf_and_bad_files(app: Any, tmp_path: Path) -> None:
     with pytest.raises(AppError, match="smaller than the chunk size"):
         client.predict([handle_file(str(good))], "sentence", 1, 1, api_name="/rag_index")
     # re-chunk with no new files keeps the PDF and reuses nothing (new config)
-    status, stats, _, chunks = client.predict([], "paragraph", 1, 0, api_name="/rag_index")
+    status, stats, _, chunks, _ = client.predict([], "paragraph", 1, 0, api_name="/rag_index")
     assert "Indexed 1 document(s)" in status and len(chunks["data"]) == 2
 
     cells = client.submit("Where do okapis live?", False, 2, 0.2, *GEN, 16, api_name="/rag_compare").result(timeout=300)

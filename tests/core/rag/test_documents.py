@@ -139,6 +139,6 @@ def test_gradio_file_dicts_keep_the_original_name(tmp_path: Path) -> None:
 def test_builtin_corpus_and_sources() -> None:
     docs = builtin_corpus()
     assert [d.name for d in docs][0] == "interstellar.md" and len(docs) == 4
-    sources = (Path(__file__).resolve().parents[2] / "assets" / "rag" / "SOURCES.md").read_text()
+    sources = (Path(__file__).resolve().parents[3] / "assets" / "rag" / "SOURCES.md").read_text()
     for d in docs:
         assert d.name in sources and d.chars > 1000

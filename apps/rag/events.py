@@ -1,0 +1,250 @@
+"""RAG Chat's event handlers: UI values in, core calls, views out. No layout here (see app.py)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gradio as gr
+
+from apps.common import esc_md, session_hash, user_errors
+from apps.rag import views
+from core.errors import LabError
+
+EXAMPLES = ["how precise was the science", "How much money did Interstellar make?",
+            "What went wrong with Hubble's mirror?", "What is the mass of the moon?",
+            "Why use overlapping chunks?"]
+BUILTIN_NOTE = "Built-in corpus: sources and licences are in assets/rag/SOURCES.md."
+GENERATIVE, EXTRACTIVE = "generative", "extractive"
+
+
+@dataclass
+class Session:
+    """Per-browser-session state (picklable): the documents, their chunking, and who holds them."""
+
+    refs: list = field(default_factory=list)  # core.rag.store.DocRef
+    config: Any = None  # core.rag.chunking.ChunkConfig
+    turn: int = 0
+    holder: str = ""  # core.rag.sessions holder name of this browser session
+    builtin: bool = False  # the built-in corpus is what is loaded
+
+
+def _holder(state: Session | None) -> str:
+    from core.rag.sessions import session_holder
+
+    return state.holder if state and state.holder else session_holder(session_hash())
+
+
+def release_session(state: Session | None) -> None:
+    """gr.State delete callback: a closed browser session releases its documents."""
+    if state and state.refs and state.holder:
+        from core.rag.sessions import release
+
+        release(state.holder, state.refs)
+
+
+def config(strategy: str, size: float, overlap: float) -> Any:
+    from core.rag.chunking import ChunkConfig
+
+    return ChunkConfig(str(strategy or "tokens"), int(size), int(overlap)).validate()
+
+
+def collection(state: Session | None) -> Any:
+    from core.rag.store import session_collection
+
+    if not state or not state.refs:
+        return None
+    return session_collection(state.refs, state.config)
+
+
+def embedder() -> str:
+    from core.rag.models import embedder_label
+
+    return embedder_label()
+
+
+def _progress(progress: Any) -> Callable[[float, str], None]:
+    return lambda f, d: progress(f, desc=d)
+
+
+def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[str]) -> tuple:
+    notes = [n for ref in state.refs for n in ref.notes] + notes
+    msg = views.index_status(state.refs, result, state.config, embedder(), errors, notes)
+    docs = [views.ALL_DOCS] + [r.name for r in state.refs]
+    return (state, msg, views.stats_rows(result), gr.update(choices=docs, value=views.ALL_DOCS),
+            views.chunk_rows(result.collection), examples_update(state))
+
+
+def _index(state: Session | None, docs: list, cfg: Any, progress: Any, *, builtin: bool = False) -> tuple:
+    from core.rag.sessions import BUILTIN, index_for
+
+    state = state or Session()
+    holder = _holder(state)
+    refs = [] if builtin else list(state.refs)
+    result = index_for(holder, state.refs, docs, cfg, replace=builtin, pin=BUILTIN if builtin else None,
+                       progress=_progress(progress))
+    keeps_builtin = state.builtin and not builtin and bool(refs)
+    new = Session(result.refs, cfg, state.turn, holder, builtin or keeps_builtin)
+    return new, result
+
+
+@user_errors
+def load_builtin(strategy: str, size: float, overlap: float, state: Session | None,
+                 progress: gr.Progress = gr.Progress()) -> tuple:
+    from core.rag.documents import builtin_corpus
+
+    state, result = _index(state, list(builtin_corpus()), config(strategy, size, overlap), progress, builtin=True)
+    return _index_outputs(state, result, [], [BUILTIN_NOTE])
+
+
+@user_errors
+def index_files(files: Any, strategy: str, size: float, overlap: float, state: Session | None,
+                progress: gr.Progress = gr.Progress()) -> tuple:
+    """Index new uploads (added to what the session holds); without files, re-chunk what is loaded."""
+    from core.rag.documents import read_documents
+
+    cfg = config(strategy, size, overlap)
+    files = files if isinstance(files, list) else ([files] if files else [])
+    if not files and state and state.refs:
+        state, result = _index(state, [], cfg, progress)
+        return _index_outputs(state, result, [], [])
+    read = read_documents(files)
+    if not read.docs:
+        raise LabError(" ".join(read.errors))
+    state, result = _index(state, read.docs, cfg, progress)
+    return _index_outputs(state, result, read.errors, [])
+
+
+@user_errors
+def browse_chunks(state: Session | None, doc: str | None, needle: str) -> list[list]:
+    return views.chunk_rows(collection(state), doc, needle)
+
+
+@user_errors
+def clear_documents(state: Session | None) -> tuple:
+    """Release this session's documents: stored files go only when nobody else uses them."""
+    from core.rag.sessions import release
+
+    released, deleted = release(state.holder, state.refs) if state and state.refs and state.holder else (0, 0)
+    fresh = Session(turn=state.turn if state else 0, holder=state.holder if state else "")
+    return (fresh, views.cleared_status(released, deleted), [],
+            gr.update(choices=[views.ALL_DOCS], value=views.ALL_DOCS), [], examples_update(fresh),
+            [], views.EMPTY_SOURCES, "")
+
+
+def examples_update(state: Session | None) -> Any:
+    """The "Try" questions follow the loaded documents."""
+    return gr.update(samples=[[q] for q in try_questions(state)])
+
+
+def try_questions(state: Session | None) -> list[str]:
+    """Built-in questions only while the built-in corpus is loaded; else questions from the documents."""
+    if state is None or not state.refs:
+        return EXAMPLES
+    if state.builtin:
+        return EXAMPLES
+    from core.rag.questions import suggest_questions
+
+    coll = collection(state)
+    return suggest_questions(coll.chunks if coll is not None else []) or ["What is this document about?"]
+
+
+def _backend(kind: str, model: str, base_url: str, api_key: str, remote_model: str) -> Any:
+    from core.generation import make_backend
+
+    return make_backend(kind, model or "chat-smollm2-135m", base_url, remote_model, api_key)
+
+
+def _reranker(rerank: bool) -> Any:
+    if not rerank:
+        return None
+    from core.rag.models import cross_encoder_scores, reranker_status
+
+    ok, note = reranker_status()
+    if not ok:
+        raise LabError(note)
+    return cross_encoder_scores
+
+
+def _params(max_new: float) -> Any:
+    from core.rag.answer import DEFAULT_PARAMS
+
+    return replace(DEFAULT_PARAMS, max_new_tokens=int(max_new))
+
+
+def _embed() -> Any:
+    from core.rag.models import encode_passages
+
+    return encode_passages
+
+
+@user_errors
+def ask(question: str, history: list | None, state: Session | None, mode: str, rerank: bool, k: float,
+        threshold: float, kind: str, model: str, base_url: str, api_key: str, remote_model: str,
+        max_new: float, style: str = GENERATIVE) -> Iterator[tuple]:
+    from core.rag.answer import answer_stream
+
+    question = (question or "").strip()
+    if not question:
+        raise LabError("Type a question first.")
+    history = list(history or [])
+    state = replace(state or Session(), turn=(state.turn if state else 0) + 1)
+    prefix = f"rag-src-{state.turn}"
+    coll = collection(state) if mode != "none" else None
+    if mode != "none" and coll is None:
+        raise LabError("No documents are loaded: upload PDF, TXT or Markdown files or use the built-in corpus "
+                       "on the Documents tab (or choose 'No retrieval').")
+    if style == EXTRACTIVE and mode == "none":
+        raise LabError("An extractive answer quotes your documents: choose a retrieval mode, not 'No retrieval'.")
+    backend = None if style == EXTRACTIVE else _backend(kind, model, base_url, api_key, remote_model)
+    full_mode = f"{mode}+rerank" if rerank and mode != "none" else mode
+    history += [{"role": "user", "content": esc_md(question)}, {"role": "assistant", "content": "…"}]
+    for ans in answer_stream(question, coll, backend, mode=full_mode, k=int(k), threshold=float(threshold),
+                             params=_params(max_new), reranker=_reranker(rerank and mode != "none"),
+                             embed=_embed(), style=style):
+        history[-1] = {"role": "assistant", "content": views.answer_html(ans, prefix)}
+        yield history, views.sources_html(ans, prefix), ans.prompt, state, ""
+
+
+@user_errors
+def compare(question: str, state: Session | None, rerank: bool, k: float, threshold: float, kind: str,
+            model: str, base_url: str, api_key: str, remote_model: str, max_new: float) -> Iterator[tuple]:
+    from core.rag.answer import compare_stream
+    from core.rag.search import RETRIEVER_LABELS
+
+    coll = collection(state)
+    if coll is None:
+        raise LabError("No documents are loaded: upload files or use the built-in corpus on the Documents tab.")
+    backend = _backend(kind, model, base_url, api_key, remote_model)
+    modes = ["none", "bm25", "dense", "hybrid+rerank" if rerank else "hybrid"]
+    for results in compare_stream(question, coll, backend, modes=modes, k=int(k), threshold=float(threshold),
+                                  params=_params(max_new), reranker=_reranker(rerank), embed=_embed()):
+        yield tuple(views.compare_cell(results.get(m), m, RETRIEVER_LABELS.get(m, m)) for m in modes)
+
+
+@user_errors
+def evaluate(rows: Any, k: float, state: Session | None, rerank: bool,
+             progress: gr.Progress = gr.Progress()) -> tuple:
+    import pandas as pd
+
+    from core.rag.evaluation import evaluate as run_eval
+    from core.rag.evaluation import parse_items
+
+    coll = collection(state)
+    if coll is None:
+        raise LabError("No documents are loaded: load the built-in corpus (its labelled set is pre-filled) "
+                       "or upload files and write your own questions.")
+    values = rows.values.tolist() if hasattr(rows, "values") else (rows.get("data") if isinstance(rows, dict) else rows)
+    report = run_eval(coll, parse_items(values or []), k=int(k), reranker=_reranker(rerank),
+                      progress=_progress(progress))
+    detail = [[item["question"]] + [s.per_question[i]["first relevant rank"] or "—" for s in report.scores]
+              for i, item in enumerate(report.scores[0].per_question)]
+    return (pd.DataFrame(report.table(), columns=report.headers()),
+            pd.DataFrame(detail, columns=["question"] + [f"{s.retriever}: first hit rank" for s in report.scores]),
+            views.eval_note(report, len(coll)))
+
+
+def eval_rows() -> list[list[str]]:
+    from core.rag.documents import builtin_eval_set
+
+    return [[i.question, " || ".join(i.passages)] for i in builtin_eval_set()]
