@@ -7,6 +7,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from apps.common.plots import PLOT_CSS  # noqa: E402
 from apps.manifest import Manifest  # noqa: E402
 from core.escape import esc  # noqa: E402
 from core.settings import get_settings  # noqa: E402
@@ -69,8 +70,14 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
 @media (max-width: 640px) {
   .lab-header .lab-sub { display:none; }
   .lab-header h1 { font-size:1.25rem; }
+  .lab-cards { grid-template-columns:1fr; }
 }
-"""
+/* errors live inline next to the action (user_errors(inline=…), job status lines): no red "Error"
+   pill laid over the event's output components, hiding them */
+.wrap:has(> span.error), .wrap:has(> .clear-status + span.error) { display:none !important; }
+.lab-section { font-size:.8rem; color:var(--body-text-color-subdued); margin:.1rem 0 .35rem; }
+.lab-section a { color:var(--color-accent); }
+""" + PLOT_CSS
 
 
 def mode_badge() -> str:
@@ -117,6 +124,13 @@ def app_title(manifest: Manifest) -> gr.HTML:
         f'<span class="lab-chapter">{esc(BOOK_SHORT)}: {chapter_links(manifest)}</span></div>'
         f'<div class="lab-note">{esc(manifest.tagline)}</div>'
     )
+
+
+def section_link(manifest: Manifest, section: str, chapter: int | None = None) -> gr.HTML:
+    """A panel's link to the book's companion notebook, naming the section it makes interactive."""
+    chap = next((c for c in manifest.chapters if chapter in (None, c.number)), manifest.chapters[0])
+    return gr.HTML(f'<div class="lab-section">📖 {esc(section)} — <a href="{esc(chap.url)}" target="_blank" '
+                   f'rel="noopener">Ch. {chap.number} notebook</a></div>')
 
 
 def footer() -> gr.HTML:

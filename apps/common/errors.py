@@ -36,9 +36,19 @@ def _convert(fn: Callable[..., Any], exc: BaseException) -> gr.Error:
                     print_exception=False)
 
 
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+def user_errors(fn: Callable[..., Any] | None = None, *, inline: int | None = None) -> Any:
     """Turn :class:`LabError` into a visible ``gr.Error`` and anything unexpected into a short
-    message (logged with its traceback server-side), so users never see a stack trace."""
+    message (logged with its traceback server-side), so users never see a stack trace.
+
+    ``@user_errors(inline=n)``: ``fn`` returns ``n`` values and the event has one more output, an
+    inline status ``gr.HTML`` next to the action (last). The message is written there and stays until
+    the next action succeeds (which clears it); the other outputs keep what they showed. API callers
+    still get the error (the handler raises after the inline update).
+    """
+    if fn is None:
+        return functools.partial(user_errors, inline=inline)
+    if inline is not None:
+        return _inline(fn, inline)
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,4 +64,29 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             raise _convert(fn, exc) from None
+    return wrapper
+
+
+def _message(exc: BaseException, converted: gr.Error) -> str:
+    if isinstance(exc, (LabError, gr.Error)) and not core.gpu.is_zero_gpu_error(exc):
+        return str(getattr(exc, "message", None) or exc)
+    return html.unescape(str(converted.message))
+
+
+def _inline(fn: Callable[..., Any], n: int) -> Callable[..., Any]:
+    def values(result: Any) -> tuple:
+        return (result,) if n == 1 else tuple(result) if n else ()
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            if inspect.isgeneratorfunction(fn):
+                for result in fn(*args, **kwargs):
+                    yield (*values(result), "")
+            else:
+                yield (*values(fn(*args, **kwargs)), "")
+        except Exception as exc:  # noqa: BLE001
+            converted = _convert(fn, exc)
+            yield (*(gr.skip() for _ in range(n)), error_html(_message(exc, converted)))
+            raise converted from None
     return wrapper
