@@ -7,11 +7,8 @@ Heavy libraries are imported inside the load functions, never at import of this 
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -202,57 +199,55 @@ def register_loader(key: str, fn: Callable[[ModelEntry, Settings], Any]) -> None
 # --------------------------------------------------------------------------------------------
 
 class ModelCache:
-    """Loaded models keyed by (name, mode); least recently used evicted above ``budget_mb``."""
+    """Loaded models keyed by (name, mode): a client of the lab-wide budgeted LRU (:mod:`core.cache`).
 
-    def __init__(self, budget_mb: int) -> None:
+    Models count against ``LLM_LAB_MEMORY_MB`` with everything else the lab keeps, and on their own
+    are capped at ``budget_mb`` (``LLM_LAB_MODEL_MEMORY_MB``). A model larger than the budget is
+    still kept (alone): reloading it on every call would be worse. ``registry`` None gives the cache
+    a private registry (tests); :func:`cache` puts the process-wide one in the lab's registry.
+    """
+
+    def __init__(self, budget_mb: int, registry: Any = None) -> None:
+        from core.cache import MB, BudgetCache, Registry
+
         self.budget_mb = budget_mb
-        self._items: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._store = BudgetCache("models", max_bytes=budget_mb * MB, keep_oversize=True,
+                                  registry=registry if registry is not None else Registry())
         self.loads = 0  # how many real loads happened (tests assert on it)
 
     def get(self, key: tuple[str, str], size_mb: int, factory: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:  # concurrent first requests for one model load it once
-            with self._lock:
-                if key in self._items:
-                    self._items.move_to_end(key)
-                    return self._items[key][0]
+        """The model cached under ``key``, or ``factory()`` loaded once (concurrent callers wait)."""
+        from core.cache import MB
+
+        def build() -> Any:
             value = factory()
-            with self._lock:
-                self.loads += 1
-                self._items[key] = (value, size_mb)
-                self._evict(keep=key)
+            self.loads += 1
             return value
 
-    def _evict(self, keep: tuple[str, str]) -> None:
-        while sum(size for _, size in self._items.values()) > self.budget_mb and len(self._items) > 1:
-            oldest = next(k for k in self._items if k != keep)
-            log.info("evicting model %s to stay under %d MB", oldest, self.budget_mb)
-            del self._items[oldest]
-            gc.collect()
+        return self._store.get_or_create(key, build, size=int(size_mb * MB))
+
+    def discard(self, key: tuple[str, str]) -> None:
+        """Forget one model (no error when it is not loaded)."""
+        self._store.discard(key)
 
     def loaded(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return list(self._items)
+        """Keys of the loaded models, least recently used first."""
+        return list(self._store.keys())  # type: ignore[arg-type]
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-        gc.collect()
+        self._store.clear()
 
 
 _cache: ModelCache | None = None
 
 
 def cache() -> ModelCache:
+    """The process-wide model cache (one copy of each model, in the lab-wide memory budget)."""
     global _cache
     if _cache is None:
-        _cache = ModelCache(get_settings().model_memory_mb)
+        from core.cache import registry
+
+        _cache = ModelCache(get_settings().model_memory_mb, registry=registry())
     return _cache
 
 

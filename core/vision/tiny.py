@@ -135,6 +135,4 @@ def install(name: str, bundle: Any) -> tuple[str, str]:
 def uninstall(key: tuple[str, str]) -> None:
     from core.loader import cache
 
-    c = cache()
-    with c._lock:  # noqa: SLF001 - test helper
-        c._items.pop(key, None)  # noqa: SLF001
+    cache().discard(key)
