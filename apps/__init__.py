@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 
+import core  # noqa: F401  (applies offline mode to the environment before gradio imports huggingface_hub)
 from apps.manifest import Chapter, Manifest
 
 SLUGS: tuple[str, ...] = ("tokenizers", "classifiers", "topics", "prompts", "rag", "vision", "arena")

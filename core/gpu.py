@@ -14,6 +14,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import spaces  # noqa: E402  (must precede torch on ZeroGPU)
 
+from core.settings import get_settings  # noqa: E402
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: ``gr.Error`` titles raised by ZeroGPU when no GPU time can be had (see shared/SPACES.md §1.7).
@@ -44,7 +46,8 @@ def gpu_task(duration: int | Callable[..., int] = 60) -> Callable[[F], F]:
     cross into and out of a forked worker process (a ``threading.Event``, a lock or a lambda fails).
     """
     decorator = spaces.GPU(duration=duration)
-    if os.environ.get("LLM_LAB_GPU_PICKLE_CHECK") != "1" or os.environ.get("SPACES_ZERO_GPU", "").lower() == "true":
+    settings = get_settings()
+    if not settings.gpu_pickle_check or settings.zero_gpu:
         return decorator
 
     def check(fn: F) -> F:
@@ -133,4 +136,4 @@ def call_with_cpu_fallback(gpu_fn: Callable[..., Any], cpu_fn: Callable[..., Any
 
 def device() -> str:
     """The torch device for model placement: ``cuda`` on ZeroGPU Spaces, ``cpu`` elsewhere."""
-    return "cuda" if os.environ.get("SPACES_ZERO_GPU", "").lower() == "true" else "cpu"
+    return "cuda" if get_settings().zero_gpu else "cpu"

@@ -10,7 +10,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal, Mapping
+from typing import Iterator, Literal, Mapping, MutableMapping
 
 Mode = Literal["offline", "hub"]
 
@@ -85,6 +85,13 @@ class Settings:
     zero_gpu: bool = False
     server_name: str = "127.0.0.1"  # GRADIO_SERVER_NAME, as Gradio itself reads it
     server_port: int = 7860  # GRADIO_SERVER_PORT
+    gpu_pickle_check: bool = False  # LLM_LAB_GPU_PICKLE_CHECK=1: check GPU-call arguments pickle (Space tests)
+    topics_warmup: bool = True  # LLM_LAB_TOPICS_WARMUP=0 skips the numba warm-up at start
+    arena_contestants: str = ""  # LLM_LAB_ARENA_CONTESTANTS: a contestants JSON file (default: assets/arena)
+    arena_bucket_dir: str = ""  # LLM_LAB_ARENA_BUCKET_DIR: mirror votes into a mounted Storage Bucket
+    arena_dataset: str = ""  # LLM_LAB_ARENA_DATASET: push votes to this Hub dataset repo
+    arena_push_minutes: float = 5.0  # LLM_LAB_ARENA_PUSH_MINUTES
+    hf_token: str = field(default="", repr=False)  # HF_TOKEN (dataset sink, deploys); never printed
 
     @property
     def offline(self) -> bool:
@@ -151,6 +158,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         zero_gpu=env.get("SPACES_ZERO_GPU", "").lower() == "true",
         server_name=env.get("GRADIO_SERVER_NAME", "").strip() or Settings.server_name,
         server_port=_env_int(env, "GRADIO_SERVER_PORT", Settings.server_port),
+        gpu_pickle_check=env.get("LLM_LAB_GPU_PICKLE_CHECK", "") == "1",
+        topics_warmup=env.get("LLM_LAB_TOPICS_WARMUP", "1") != "0",
+        arena_contestants=env.get("LLM_LAB_ARENA_CONTESTANTS", "").strip(),
+        arena_bucket_dir=env.get("LLM_LAB_ARENA_BUCKET_DIR", "").strip(),
+        arena_dataset=env.get("LLM_LAB_ARENA_DATASET", "").strip(),
+        arena_push_minutes=_env_float(env, "LLM_LAB_ARENA_PUSH_MINUTES", Settings.arena_push_minutes),
+        hf_token=env.get("HF_TOKEN", "").strip(),
     )
 
 
@@ -186,6 +200,19 @@ def set_openai_server(base_url: str | None, model: str | None = None) -> Setting
                                  model=(model or current.openai.model).strip())
     _current = dataclasses.replace(current, openai=openai)
     return _current
+
+
+def apply_offline_env(environ: MutableMapping[str, str] | None = None) -> bool:
+    """In offline mode, make the Hugging Face libraries refuse the network. Runs when ``core`` is
+    first imported (``apps`` imports it before gradio), because ``huggingface_hub`` reads these
+    variables once, at its own import. Returns whether offline mode was applied."""
+    env = os.environ if environ is None else environ
+    if load_settings(env).mode != "offline":
+        return False
+    env["HF_HUB_OFFLINE"] = "1"
+    env["TRANSFORMERS_OFFLINE"] = "1"
+    env.setdefault("HF_DATASETS_OFFLINE", "1")
+    return True
 
 
 def reset_settings() -> None:
