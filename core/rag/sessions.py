@@ -100,7 +100,8 @@ def _purge_unused(store: IndexStore, refs: Sequence[DocRef]) -> int:
             continue
         with contextlib.suppress(OSError):
             folder.rmdir()
-        gone.append(ref)
+        if (store.docs_dir / f"{ref.sha}.json").exists() or any(store.index_dir.glob(f"{ref.sha[:32]}-*")):
+            gone.append(ref)
     if gone:
         store.delete(gone)
     return len(gone)

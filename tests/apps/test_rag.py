@@ -127,3 +127,27 @@ def test_rerank_offline_is_refused_with_a_reason(app: Any) -> None:
     client.predict("paragraph", 1, 0, api_name="/rag_load_builtin")
     with pytest.raises(AppError, match="not available offline"):
         client.submit("Who advised?", [], "hybrid", True, 3, 0.3, *GEN, 16, api_name="/rag_ask").result(timeout=60)
+
+
+def test_two_sessions_clear_only_their_own_documents(app: Any, tmp_path: Path) -> None:
+    """Issue 17: one session clearing a file (and the built-in corpus) leaves the other's intact."""
+    from gradio_client import handle_file
+
+    alice, bob = app(), app()
+    note = tmp_path / "okapi-notes.txt"
+    note.write_text("Okapis live in the Ituri rainforest. Their tongue is long enough to clean their ears.")
+    for client in (alice, bob):
+        client.predict("sentence", 2, 0, api_name="/rag_load_builtin")
+    assert "Cleared your documents" in alice.predict(api_name="/rag_clear")[0]
+    for client in (alice, bob):
+        client.predict([handle_file(str(note))], "sentence", 2, 0, api_name="/rag_index")
+    cleared = alice.predict(api_name="/rag_clear")[0]
+    assert "Cleared your documents" in cleared and "other sessions" in cleared
+    history, sources, _, _ = bob.submit("Where do okapis live?", [], "hybrid", False, 3, 0.2, *GEN, 16,
+                                        "extractive", api_name="/rag_ask").result(timeout=120)
+    assert "Ituri rainforest" in sources and "no longer" not in str(history)
+    # Bob's built-in corpus documents were kept too (added before the note): still answerable
+    history, sources, _, _ = bob.submit("When was Hubble launched?", [], "bm25", False, 3, 0.0, *GEN, 16,
+                                        "extractive", api_name="/rag_ask").result(timeout=120)
+    assert "1990" in sources
+    alice.predict("sentence", 2, 0, api_name="/rag_load_builtin")  # the built-in corpus is still stored
