@@ -1,31 +1,57 @@
-"""The lab shell served on loopback and called with gradio_client."""
+"""The lab shell served on loopback: each app at its own path, pages ship only their components."""
+import json
+import re
 import subprocess
 import sys
 import time
 import urllib.request
 
-from apps import APPS, available_apps
+from apps import SLUGS, manifests
 from apps.lab import build_lab
 from apps.launch import UPLOAD_CACHE
 from tests.conftest import free_port
 
 
-def test_lab_serves_every_present_app(launch):
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=60) as r:
+        assert r.status == 200, url
+        return r.read().decode()
+
+
+def test_lab_serves_home_and_every_app_at_its_own_path(launch):
     lab, css = build_lab()
     client, url = launch(lab, css)
     info = client.predict(api_name="/lab_info")
     assert info["mode"] == "offline"
-    assert [a["slug"] for a in info["apps"]] == [a.slug for a, _ in available_apps()]
-    html = urllib.request.urlopen(url, timeout=30).read().decode()
-    assert "LLM Lab" in html
+    assert [a["slug"] for a in info["apps"]] == list(SLUGS)
+    assert [a["path"] for a in info["apps"]] == [f"/{s}" for s in SLUGS]
+    home = _get(url)
+    assert "LLM Lab" in home
+    for app in manifests():  # home cards are links to the app pages
+        assert f'href="{app.slug}"' in home
     # a room's uploads are swept from Gradio's temp folder (hourly, files older than a workshop day)
     assert lab.delete_cache == UPLOAD_CACHE and UPLOAD_CACHE[1] >= 4 * 3600
 
 
+def test_a_routed_page_ships_only_its_own_components(launch):
+    lab, css = build_lab()
+    _, url = launch(lab, css)
+    whole = json.loads(_get(f"{url}config"))
+    sizes = {}
+    for slug in SLUGS:
+        page = json.loads(_get(f"{url}config?page={slug}"))
+        ids = {c["id"] for c in page["components"]}
+        assert ids <= set(whole["page"][slug]["components"]) | {whole["id"]} | set(), slug
+        for other in set(SLUGS) - {slug}:  # nothing of another app's page
+            assert not ids & (set(whole["page"][other]["components"]) - set(whole["page"][slug]["components"]))
+        sizes[slug] = len(json.dumps(page))
+    assert max(sizes.values()) < 0.6 * len(json.dumps(whole)), sizes
+
+
 def test_api_names_are_prefixed_by_app():
-    """Names clash when apps render together, so every public endpoint carries its app's slug."""
+    """Every public endpoint carries its app's slug, so the API is the same standalone and in the lab."""
     lab, _ = build_lab()
-    slugs = tuple(a.slug for a in APPS) + ("lab",)
+    slugs = tuple(SLUGS) + ("lab",)
     for dep in lab.config["dependencies"]:
         name = dep.get("api_name")
         if name and dep.get("api_visibility", "public") != "private":
@@ -40,14 +66,14 @@ def test_python_m_apps_starts_on_the_requested_port():
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    assert r.status == 200
-                    break
+                html = _get(f"http://127.0.0.1:{port}/arena")
+                assert re.search(r"Pairwise Eval Arena", html)
+                break
             except OSError:
                 assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
                 time.sleep(0.5)
         else:
-            raise AssertionError("the lab did not serve its home page within 120 s")
+            raise AssertionError("the lab did not serve /arena within 120 s")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
