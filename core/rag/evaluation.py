@@ -7,6 +7,7 @@ normalised); each passage counts once (a second chunk with the same passage is n
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 from core.errors import LabError
@@ -109,3 +110,60 @@ def evaluate(collection: Collection, items: Sequence[EvalItem], retrievers: Sequ
         scores.append(RetrieverScore(name, metrics.mean(h1), metrics.mean(hk), metrics.mean(rr_),
                                      metrics.mean(nd), metrics.mean(ap), rows))
     return EvalReport(k, len(usable), scores, [i.question for i, _ in missing])
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One (corpus, chunking, retriever) cell of :func:`evaluate_configs`."""
+
+    corpus: str
+    config: str  # ChunkConfig.key(), e.g. "tokens-200-40"
+    chunks: int
+    retriever: str
+    n_questions: int
+    hit_at_1: float
+    hit_at_k: float
+    mrr: float
+    answerable: int  # questions whose passage lies whole inside some chunk of this chunking
+
+
+def evaluate_configs(corpora: dict[str, tuple[Sequence[Any], Sequence[EvalItem]]], configs: Sequence[Any], *,
+                     retrievers: Sequence[str] = ("bm25", "dense", "hybrid"), k: int = 3,
+                     store: Any = None, encode_passages: Callable | None = None,
+                     encode_query: Callable | None = None, embedder: str | None = None,
+                     progress: Callable[[float, str], None] | None = None) -> list[GridRow]:
+    """Score every chunking in ``configs`` × retriever on each corpus (name → (documents, labelled set)).
+
+    Unlike :func:`evaluate`, questions whose passage no chunk contains whole (it was cut by a chunk
+    boundary) are *not* skipped: they count as misses, since that is the chunking's fault."""
+    from core.rag.store import build_collection
+
+    rows: list[GridRow] = []
+    steps = max(len(corpora) * len(configs), 1)
+    for ci, (corpus, (docs, items)) in enumerate(corpora.items()):
+        for gi, config in enumerate(configs):
+            if progress:
+                progress((ci * len(configs) + gi) / steps, f"{corpus}: {config.key()}")
+            coll = build_collection(docs, config, store=store, encode_passages=encode_passages,
+                                    encode_query=encode_query, embedder=embedder).collection
+            texts = [normalise(c.text) for c in coll.chunks]
+            answerable = sum(1 for i in items if any(normalise(p) in t for p in i.passages for t in texts))
+            for retriever in retrievers:
+                h1, hk, rr = [], [], []
+                for item in items:
+                    rels = judge(coll.search(item.question, retriever, DEPTH), item.passages)
+                    h1.append(metrics.hit_at_k(rels, 1))
+                    hk.append(metrics.hit_at_k(rels, k))
+                    rr.append(metrics.reciprocal_rank(rels))
+                rows.append(GridRow(corpus, config.key(), len(coll), retriever, len(items), metrics.mean(h1),
+                                    metrics.mean(hk), metrics.mean(rr), answerable))
+    return rows
+
+
+def best_config(rows: Sequence[GridRow]) -> tuple[str, str]:
+    """(chunking, retriever) with the best mean MRR over the corpora (ties: better mean hit@k)."""
+    scores: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for r in rows:
+        scores.setdefault((r.config, r.retriever), []).append((r.mrr, r.hit_at_k))
+    return max(scores, key=lambda key: (metrics.mean([m for m, _ in scores[key]]),
+                                        metrics.mean([h for _, h in scores[key]])))

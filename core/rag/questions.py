@@ -45,9 +45,11 @@ def suggest_questions(chunks: Sequence[Chunk], n: int = 4) -> list[str]:
     for c in chunks[:2000]:
         headings += [h for h in _HEADING.findall(c.text) if 2 < len(h) < 60]
         for m in _PROPER.finditer(c.text):
-            name = m.group(1)
-            if name.split()[0] not in _STOP and len(name) < 40:
-                names[name] += 1
+            words = m.group(1).split()
+            while words and words[0] in _STOP:
+                words.pop(0)
+            if words and len(" ".join(words)) < 40:
+                names[" ".join(words)] += 1
     for h in dict.fromkeys(headings):
         if len(out) >= n:
             return out
