@@ -78,7 +78,7 @@ def build(arena: Any = None) -> gr.Blocks:
                 gr.update(choices=battlers, value=battlers[0][1] if battlers else None),
                 gr.update(choices=battlers, value=battlers[1][1] if len(battlers) > 1 else None),
                 gr.update(choices=judges, value=judges[-1][1] if judges else None),
-                *[gr.Tab(visible=staff)] * 4, gr.update(visible=not managed), gr.update(visible=managed and staff))
+                gr.update(visible=not managed), gr.update(visible=managed and staff))
 
     def run_battle(prompt: str, room: str, token: str, mode: str, a_id: str | None, b_id: str | None,
                    request: gr.Request) -> Iterator[tuple]:
@@ -247,7 +247,7 @@ def build(arena: Any = None) -> gr.Blocks:
                     "the votes (and on K). Bradley–Terry fits all votes at once by maximum likelihood — the reason "
                     "Chatbot Arena switched to it; the bootstrap resamples the votes 300 times to get the 95% "
                     "intervals. Overlapping intervals mean the order is not settled yet.", elem_classes="lab-note")
-            with gr.Tab("🧑‍⚖️ LLM judge", id="arena-judge") as judge_tab:
+            with gr.Tab("🧑‍⚖️ LLM judge", id="arena-judge"):
                 with gr.Row():
                     judge_pick = gr.Dropdown([], label="Judge model", allow_custom_value=True)
                     judge_n = gr.Slider(1, 30, value=5, step=1, label="Battles to judge (most recent first)")
@@ -257,7 +257,7 @@ def build(arena: Any = None) -> gr.Blocks:
                 gr.Markdown("The pairwise prompt is MT-Bench's (Zheng et al., *Judging LLM-as-a-Judge*): the judge "
                             "explains, then answers [[A]], [[B]] or [[C]] for a tie. Each battle is judged twice with "
                             "the answers swapped, exposing position bias.", elem_classes="lab-note")
-            with gr.Tab("🧑‍🏫 Instructor", id="arena-live") as live_tab:
+            with gr.Tab("🧑‍🏫 Instructor", id="arena-live"):
                 with gr.Group(visible=True) as create_grp:
                     gr.Markdown("**Open a workshop room**: its own battles, board and exports. You get a link for "
                                 "participants and an instructor link with a secret key.")
@@ -277,7 +277,7 @@ def build(arena: Any = None) -> gr.Blocks:
                     live_table = gr.Dataframe(interactive=False, scale=3)
                     voters_table = gr.Dataframe(interactive=False, scale=2, label="votes per participant")
                 timer = gr.Timer(3.0, active=False)
-            with gr.Tab("📦 Export", id="arena-export") as export_tab:
+            with gr.Tab("📦 Export", id="arena-export"):
                 gr.Markdown("Votes of the current room. The preference file has one `{prompt, chosen, rejected}` "
                             "row per decisive vote (ties, 'both bad' and flagged votes dropped) — the format of the "
                             "book's DPO recipe (ch. 12). CSV cells that could run as spreadsheet formulas are "
@@ -298,8 +298,8 @@ def build(arena: Any = None) -> gr.Blocks:
                         "hundred classroom votes are a demo, not a training set — the book's run used ~6,000 pairs.")
 
         # ---------------------------------------------------------------- wiring
-        demo.load(on_load, [base], [room, key, base, banner, pool_md, pick_a, pick_b, judge_pick, board_tab,
-                                    judge_tab, live_tab, export_tab, create_grp, manage_grp],
+        demo.load(on_load, [base], [room, key, base, banner, pool_md, pick_a, pick_b, judge_pick, create_grp,
+                                    manage_grp],
                   js=BASE_JS, api_visibility="private", queue=False)
         battle_outs = [token, left, right, status, *vote_btns, reveal]
         heavy = dict(concurrency_id=HEAVY, concurrency_limit=heavy_limit())

@@ -79,7 +79,8 @@ def board_note(board: Any, room: str, length_control: bool) -> str:
 def room_banner(acc: Any | None, error: str = "") -> str:
     """Which room this page is in, and as whom."""
     if error:
-        return f'<div class="arena-banner warn">⚠️ {esc(error)}</div>'
+        role = " participant" if acc is not None and acc.managed is not None and not acc.instructor else ""
+        return f'<div class="arena-banner warn{role}">⚠️ {esc(error)}</div>'
     if acc is None or acc.managed is None:
         return ('<div class="arena-banner">Public arena: every vote counts on the public board. '
                 'Instructors can open a workshop room in the 🧑‍🏫 Instructor tab.</div>')
@@ -87,7 +88,8 @@ def room_banner(acc: Any | None, error: str = "") -> str:
     who = "instructor view" if acc.instructor else "participant"
     title = f" · {esc(r.title)}" if r.title else ""
     closed = " · <b>closed: no new battles or votes</b>" if r.closed else ""
-    return f'<div class="arena-banner room">Room <b>{esc(r.code)}</b>{title} · {who}{closed}</div>'
+    role = "instructor" if acc.instructor else "participant"  # style.css hides instructor tabs from participants
+    return f'<div class="arena-banner room {role}">Room <b>{esc(r.code)}</b>{title} · {who}{closed}</div>'
 
 
 def room_links(code: str, participant: str, instructor: str) -> str:
