@@ -34,7 +34,7 @@ from bench.common import best_of as best  # noqa: E402
 
 
 def full_view(text: str, ids: list[str]) -> int:
-    from apps.tokenizers.app import arena_html, diff_html, notes_html
+    from apps.tokenizers.views import arena_html, diff_html, notes_html
 
     result = core_arena.compare(text, ids)
     html = arena_html(result, False) + diff_html(result) + notes_html(result.notes)

@@ -5,11 +5,14 @@ import functools
 import html
 import inspect
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
 import gradio as gr
 
 import core.gpu
+from apps.common.queue import session_hash
 from core.errors import LabError
 from core.escape import esc
 
@@ -36,26 +39,44 @@ def _convert(fn: Callable[..., Any], exc: BaseException) -> gr.Error:
                     print_exception=False)
 
 
-def user_errors(fn: Callable[..., Any] | None = None, *, inline: int | None = None) -> Any:
-    """Turn :class:`LabError` into a visible ``gr.Error`` and anything unexpected into a short
-    message (logged with its traceback server-side), so users never see a stack trace.
+#: The last failure of each (browser session, handler), read by the inline-error step; bounded.
+_LAST: OrderedDict[tuple[str | None, str], str] = OrderedDict()
+_LAST_MAX = 4096
+_LAST_LOCK = threading.Lock()
 
-    ``@user_errors(inline=n)``: ``fn`` returns ``n`` values and the event has one more output, an
-    inline status ``gr.HTML`` next to the action (last). The message is written there and stays until
-    the next action succeeds (which clears it); the other outputs keep what they showed. API callers
-    still get the error (the handler raises after the inline update).
-    """
-    if fn is None:
-        return functools.partial(user_errors, inline=inline)
-    if inline is not None:
-        return _inline(fn, inline)
+
+def _key(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', fn)}"
+
+
+def _record(fn: Callable[..., Any], exc: BaseException, converted: gr.Error) -> None:
+    if isinstance(exc, (LabError, gr.Error)) and not core.gpu.is_zero_gpu_error(exc):
+        text = str(getattr(exc, "message", None) or exc)
+    else:
+        text = html.unescape(str(converted.message))
+    with _LAST_LOCK:
+        _LAST[(session_hash(), _key(fn))] = text
+        while len(_LAST) > _LAST_MAX:
+            _LAST.popitem(last=False)
+
+
+def _fail(fn: Callable[..., Any], exc: BaseException) -> gr.Error:
+    converted = _convert(fn, exc)
+    _record(fn, exc, converted)
+    return converted
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`LabError` into a visible ``gr.Error`` and anything unexpected into a short
+    message (logged with its traceback server-side), so users never see a stack trace. The message
+    is also kept for :func:`errors_inline`, which shows it next to the action."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 yield from fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001
-                raise _convert(fn, exc) from None
+                raise _fail(fn, exc) from None
         return gen_wrapper
 
     @functools.wraps(fn)
@@ -63,30 +84,22 @@ def user_errors(fn: Callable[..., Any] | None = None, *, inline: int | None = No
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise _convert(fn, exc) from None
+            raise _fail(fn, exc) from None
     return wrapper
 
 
-def _message(exc: BaseException, converted: gr.Error) -> str:
-    if isinstance(exc, (LabError, gr.Error)) and not core.gpu.is_zero_gpu_error(exc):
-        return str(getattr(exc, "message", None) or exc)
-    return html.unescape(str(converted.message))
+def last_error(fn: Callable[..., Any], session: str | None) -> str:
+    """Pop the message of ``fn``'s last failure in ``session`` ('' when it succeeded)."""
+    with _LAST_LOCK:
+        return _LAST.pop((session, _key(getattr(fn, "__wrapped__", fn))), "")
 
 
-def _inline(fn: Callable[..., Any], n: int) -> Callable[..., Any]:
-    def values(result: Any) -> tuple:
-        return (result,) if n == 1 else tuple(result) if n else ()
+def errors_inline(event: Any, status: Any, fn: Callable[..., Any]) -> Any:
+    """Chain onto ``event`` an instant step that writes the message of its failure into ``status``
+    (an ``gr.HTML`` next to the action) or clears it after a success: the message stays until the
+    next action, instead of only a toast that vanishes. The event's API outputs are unchanged."""
+    def show(request: gr.Request) -> str:
+        text = last_error(fn, getattr(request, "session_hash", None))
+        return error_html(text) if text else ""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            if inspect.isgeneratorfunction(fn):
-                for result in fn(*args, **kwargs):
-                    yield (*values(result), "")
-            else:
-                yield (*values(fn(*args, **kwargs)), "")
-        except Exception as exc:  # noqa: BLE001
-            converted = _convert(fn, exc)
-            yield (*(gr.skip() for _ in range(n)), error_html(_message(exc, converted)))
-            raise converted from None
-    return wrapper
+    return event.then(show, None, status, queue=False, show_progress="hidden", api_visibility="private")

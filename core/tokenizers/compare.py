@@ -253,22 +253,6 @@ def language_cost(tokenizer_ids: Sequence[str], prices: Sequence[Sequence[Any]] 
     return LanguageCost(langs, labels, tokens, relative, words_en, cost_rows, errors)
 
 
-def language_cost_figure(result: LanguageCost):  # -> plotly Figure
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for j, label in enumerate(result.tokenizers):
-        fig.add_trace(go.Bar(name=label, x=result.languages, y=[row[j] for row in result.relative],
-                             customdata=[row[j] for row in result.tokens],
-                             hovertemplate="%{x}: %{y:.2f}× English (%{customdata} tokens)<extra>" + esc(label)
-                             + "</extra>"))
-    fig.add_hline(y=1.0, line_dash="dot", line_color="#64748b", annotation_text="English = 1×")
-    fig.update_layout(barmode="group", height=420, margin=dict(l=40, r=10, t=40, b=40),
-                      title="Tokens for the same text, relative to English", yaxis_title="× English tokens",
-                      legend=dict(orientation="h", y=-0.2), template="plotly_white")
-    return fig
-
-
 def today() -> str:
     return _dt.date.today().isoformat()
 

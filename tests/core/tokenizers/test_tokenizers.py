@@ -188,7 +188,10 @@ def test_language_cost() -> None:
     assert result.relative[hindi][0] > 6 and result.relative[hindi][1] < 2.5
     assert result.relative[result.languages.index("English")] == [1.0, 1.0]
     assert len(result.cost_rows) == 1 and result.cost_rows[0][3] > 0
-    fig = arena.language_cost_figure(result)
+    from core.tokenizers.charts import counts_figure, language_cost_figure
+
+    fig = language_cost_figure(result)
+    assert len(counts_figure(["a", "b", "broken"], [3, 5, None]).data[0].x) == 2
     assert len(fig.data) == 2
 
 
