@@ -240,3 +240,56 @@ def validate(text: str, constraint: Constraint) -> Validation:
             return Validation(True, "The whole output matches the regex.", out)
         return Validation(False, "The output does not fully match the regex.")
     raise LabError(f"Unknown constraint kind {constraint.kind!r}.")
+
+
+# --------------------------------------------------------------------------------------------
+# policy: how a constraint is applied with a given backend
+# --------------------------------------------------------------------------------------------
+
+#: The verdict format of output verification (§6.5), enforced on local models.
+VERDICT = Constraint("regex", r"(VALID|INVALID)\. [A-Za-z0-9 ,'()+=\-]{1,120}\.")
+
+
+def from_label(label: str, spec: str) -> Constraint:
+    """A constraint from the UI's kind label ("JSON Schema", "Choice", "Regex") or kind name."""
+    by_label = {v: k for k, v in KIND_LABELS.items()}
+    return Constraint(by_label.get(label, label), spec)
+
+
+@dataclass
+class Plan:
+    """How one call applies a constraint: extra ``stream`` keywords, a prompt suffix, and the sentence
+    that tells the user how it was applied."""
+
+    stream_kw: dict[str, Any]
+    prompt_suffix: str
+    how: str
+
+
+def plan(constraint: Constraint, backend: Any, enforce: bool = True) -> Plan:
+    """Local models: llguidance masks forbidden tokens; servers: JSON mode for schemas, a prompt hint
+    otherwise; not enforced: free generation, checked afterwards. Bad specs raise :class:`LabError`."""
+    from core.generation import LocalBackend
+
+    if constraint.kind == "json":
+        parse_schema(constraint.spec)
+    elif constraint.kind == "choice":
+        parse_choices(constraint.spec)
+    if not enforce:
+        return Plan({}, "", "Not enforced: the model generated freely; the output was only checked afterwards.")
+    if isinstance(backend, LocalBackend):
+        return Plan({"logits_processors": [logits_processor(constraint, backend.model_name)]}, "",
+                    "Enforced during decoding by llguidance: tokens the grammar forbids were masked at every step.")
+    fmt = response_format(constraint)
+    if fmt:
+        return Plan({"response_format": fmt}, "",
+                    "Requested from the server's JSON mode (response_format json_schema); checked afterwards.")
+    return Plan({}, prompt_hint(constraint),
+                "Servers cannot enforce choices or regexes: the prompt asks for it and the output is checked.")
+
+
+def pretty(text: str, validation: Validation) -> str:
+    """Valid JSON output indented for reading; anything else as generated."""
+    if validation.ok and isinstance(validation.value, (dict, list)):
+        return json.dumps(validation.value, indent=2, ensure_ascii=False)
+    return text

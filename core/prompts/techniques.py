@@ -249,3 +249,18 @@ def verification_messages(task: str, answer: str) -> list[Message]:
     if not (answer or "").strip():
         raise LabError("There is no output to verify yet: run the prompt first.")
     return [_user(VERIFY.format(task=(task or "").strip(), answer=answer.strip()))]
+
+
+def verify(backend: Any, task: str, answer: str, stop: threading.Event | None = None) -> Iterator[str]:
+    """A second call judges ``answer`` for ``task``; yields the verdict text so far. On local models
+    the verdict is constrained to "VALID. <one sentence>." or "INVALID. <one sentence>."."""
+    from core.generation import LocalBackend
+    from core.prompts import constrained as cons
+
+    msgs = verification_messages(task, answer)
+    params = SamplingParams(max_new_tokens=48, greedy=True, temperature=1.0)
+    kw = cons.plan(cons.VERDICT, backend).stream_kw if isinstance(backend, LocalBackend) else {}
+    text = ""
+    for piece in backend.stream(msgs, params, stop=stop, **kw):
+        text += piece
+        yield text

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from core.errors import LabError
-from core.generation import LocalBackend, Message, SamplingParams
+from core.generation import LlamaCppBackend, LocalBackend, Message, SamplingParams
 from core.gpu import gpu_task
 from core.settings import get_settings
 
@@ -63,6 +63,10 @@ def prompt_view(backend: Any, messages: Sequence[Message], max_new_tokens: int =
                           notes=["The server applies its own chat template; this is the JSON the lab sends. "
                                  "Token count ≈ characters / 4."])
     prompt = backend.render_prompt(messages)
+    if isinstance(backend, LlamaCppBackend):  # the GGUF's own template and tokens, as llama.cpp runs them
+        ids = backend.prompt_ids(prompt)
+        return PromptView(prompt, _llama_tokens(backend, ids), len(ids), backend.pool().context_window,
+                          max_new_tokens, limit, notes=["Tokens of the GGUF file, as llama.cpp runs it."])
     tok = backend.lm().tokenizer
     ids = tok(prompt, add_special_tokens=False)["input_ids"]
     special = set(getattr(tok, "all_special_ids", []) or [])
@@ -122,7 +126,17 @@ def _last_logits(model_name: str, ids: list[int]) -> list[float]:
     return out.logits[0, -1].float().cpu().tolist()
 
 
+def _llama_tokens(backend: LlamaCppBackend, ids: Sequence[int]) -> list[Token]:
+    """llama.cpp tokens; a token is special when it renders as nothing without special rendering."""
+    meta = backend.pool().meta()
+    return [Token(int(i), meta.detokenize([int(i)], special=True).decode("utf-8", errors="replace"),
+                  not meta.detokenize([int(i)], special=False)) for i in ids]
+
+
 def output_tokens(backend: LocalBackend, output: str) -> list[Token]:
+    """The output cut into the tokens of the engine that wrote it."""
+    if isinstance(backend, LlamaCppBackend):
+        return _llama_tokens(backend, backend.tokenize(output or "", special=False))
     tok = backend.lm().tokenizer
     ids = tok(output or "", add_special_tokens=False)["input_ids"]
     return [Token(int(i), _piece(tok, int(i)), False) for i in ids]

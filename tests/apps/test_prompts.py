@@ -6,7 +6,7 @@ import json
 import pytest
 from gradio_client.exceptions import AppError
 
-from apps.prompts.app import app as prompt_lab
+from apps.prompts import app as prompt_lab
 from apps.launch import standalone
 from tests.fake_openai import FakeOpenAI
 
@@ -36,8 +36,8 @@ def test_generate_streams_then_next_token_view(client_url) -> None:
     job = client.submit(*LOCAL, "", "Create a funny joke about chickens.", False, [], *SAMPLING_GREEDY,
                         api_name="/prompts_generate")
     updates = list(job)
-    chat, text, stats, view, tokens = job.result()
-    assert len(updates) >= 4, "the answer should arrive in several streamed updates"
+    chat, text, stats, view, tokens, status = job.result()
+    assert len(updates) >= 3, "the job streams: waiting/running status, then the answer"
     assert text.strip() and chat[-1]["role"] == "assistant" and text in str(chat[-1]["content"])
     assert "✓ done" in stats and "time to first token" in stats
     assert "&lt;|im_start|&gt;" in view and 'class="prompts-tok special"' in view and "context window" in view
@@ -46,7 +46,7 @@ def test_generate_streams_then_next_token_view(client_url) -> None:
     again = client.predict(*LOCAL, "", "Create a funny joke about chickens.", False, [], *SAMPLING_GREEDY,
                            api_name="/prompts_generate")
     assert again[1] == text
-    html = client.predict(1, 0.5, 1.0, 50, False, api_name="/prompts_next_token")  # state kept in the session
+    html, _ = client.predict(1, 0.5, 1.0, 50, False, api_name="/prompts_next_token")  # state kept in the session
     assert "prompts-next-table" in html and html.count("<tr") == 11 and "◀ chosen" in html
 
 
@@ -74,7 +74,7 @@ def test_openai_backend_through_the_app(client_url) -> None:
         job = client.submit(*remote, "", "How many apples?", False, [], *SAMPLING_GREEDY,
                             api_name="/prompts_generate")
         updates = list(job)
-        chat, text, stats, view, tokens = job.result()
+        chat, text, stats, view, tokens, status = job.result()
         assert text == '{"answer": 9}' and len(updates) >= 3 and "server-side template" in view
         out = client.predict(*remote, "", "How many apples?", "JSON Schema", schema, True, *SAMPLING_GREEDY,
                              api_name="/prompts_constrained")
@@ -99,12 +99,41 @@ def test_techniques_sweep_and_examples(client_url) -> None:
     fake = ["OpenAI-compatible server", "chat-smollm2-135m", "", "fake-model", ""]
     with FakeOpenAI(reply="23 - 20 = 3 and 3 + 6 = 9. The answer is 9.") as server:
         fake[2] = server.base_url
-        sc = client.predict(*fake, "", "zero-shot-cot", "The cafeteria had 23 apples...", NO_SHOTS,
+        sc, _ = client.predict(*fake, "", "zero-shot-cot", "The cafeteria had 23 apples...", NO_SHOTS,
                             "Let's think step-by-step.", 3, 0.8, 1.0, 50, 32, 1.0, 0,
                             api_name="/prompts_self_consistency")
         assert "Majority answer: <b>9</b> (3 of 3 samples)" in sc
-        grid = client.predict(*fake, "", "joke", "0.3, 1.2", "1.0", 1, 8, 50, 1.0, 0, api_name="/prompts_sweep")
+        grid, _ = client.predict(*fake, "", "joke", "0.3, 1.2", "1.0", 1, 8, 50, 1.0, 0, api_name="/prompts_sweep")
         assert "✓ done" in grid and grid.count("prompts-cell") == 2
-        chain = client.predict(*fake, "", "Name a bot.\n---\nPitch: {previous}", "", *SAMPLING_GREEDY,
+        chain, _ = client.predict(*fake, "", "Name a bot.\n---\nPitch: {previous}", "", *SAMPLING_GREEDY,
                                api_name="/prompts_chain")
         assert "Step 2 prompt" in chain and "Pitch: 23 - 20" in chain
+
+
+def test_a_long_generation_streams_and_stops_within_two_seconds(client_url) -> None:
+    """The job runner's Stop (this client's session) ends a long answer; the app keeps working."""
+    import time
+
+    client, _ = client_url
+    sampled = [0.9, 1.0, 50, 400, 1.0, 0, False]
+    job = client.submit(*LOCAL, "", "Write a long story about a lighthouse keeper.", False, [], *sampled,
+                        api_name="/prompts_generate")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until text streams
+        outs = job.outputs()
+        if any(isinstance(o[1], str) and o[1] for o in outs):
+            break
+        time.sleep(0.1)
+    partial = [o[1] for o in job.outputs() if isinstance(o[1], str) and o[1]][-1]
+    assert partial, "no streamed text before the stop"
+    asked = time.monotonic()
+    assert "Stopped." in client.predict(api_name="/prompts_generate_stop")
+    while not job.done() and time.monotonic() - asked < 5:
+        time.sleep(0.05)
+    took = time.monotonic() - asked
+    assert job.done() and took < 2.0, f"stopping took {took:.1f} s"
+    texts = [o[1] for o in job.outputs() if isinstance(o[1], str)]
+    assert texts[-1].startswith(partial) and len(texts[-1]) < 4000
+    # the slot is free again: a short answer comes back at once
+    again = client.predict(*LOCAL, "", "Say hi.", False, [], *SAMPLING_GREEDY, api_name="/prompts_generate")
+    assert again[1].strip() and "✓ done" in again[2]

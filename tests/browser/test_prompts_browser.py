@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.prompts.app import app as prompt_lab
+from apps.prompts import app as prompt_lab
 from apps.launch import standalone
 from tests.conftest import screenshot
 

@@ -14,7 +14,7 @@ from core.generation import LocalBackend, SamplingParams
 from core.prompts import constrained as cons
 from core.prompts import examples as book
 from core.prompts import techniques as tech
-from core.prompts.run import Stats, UserStop, make_backend, sampling, timed_stream
+from core.generation import Stats, UserStop, make_backend, sampling, timed_stream
 from core.prompts.sweep import parse_values, sweep
 from core.prompts.view import check_fits, next_token, prompt_view, temperature_table
 
