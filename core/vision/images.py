@@ -7,7 +7,6 @@ alpha → RGB, downscaling) so every code path downstream receives a plain RGB `
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -55,17 +54,22 @@ def builtin_choices() -> list[tuple[str, str]]:
     return [(b.title, b.key) for b in BUILTINS]
 
 
-@functools.lru_cache(maxsize=16)
 def _builtin_array(key: str) -> Any:
-    import skimage.data as data
+    from core.cache import budget_cache
 
     photo = next((b for b in BUILTINS if b.key == key), None)
     if photo is None:
         raise InvalidUpload(f"Unknown built-in photo {key!r}; choose one of {', '.join(builtin_keys())}.")
-    value = getattr(data, photo.loader)()
-    if isinstance(value, tuple):  # stereo_motorcycle → (left, right, disparity)
-        value = value[0]
-    return value
+
+    def read() -> Any:
+        import skimage.data as data
+
+        value = getattr(data, photo.loader)()
+        if isinstance(value, tuple):  # stereo_motorcycle → (left, right, disparity)
+            value = value[0]
+        return value
+
+    return budget_cache("vision.builtin_photos").get_or_create(key, read)
 
 
 def builtin_image(key: str) -> InputImage:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -120,41 +119,38 @@ def imagenet_probs(images: Sequence[Any]) -> Any:
         return model(preprocess(images)).softmax(dim=-1).cpu().numpy()
 
 
-_emb_lock = threading.Lock()
-
-
-def _embedder() -> Any:
-    from core.loader import load
-
-    return load("embed-minilm")
-
-
 def embed(texts: Sequence[str]) -> Any:
-    """MiniLM sentence embeddings (normalised), numpy [n, 384]."""
-    return _embedder().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
-                              batch_size=64, show_progress_bar=False)
+    """MiniLM sentence embeddings (normalised), numpy [n, 384] (the lab's cached embed path)."""
+    from core.embeddings import embed as embed_texts
+
+    return embed_texts("embed-minilm", texts, disk=False)
 
 
-@functools.lru_cache(maxsize=1)
-def class_embeddings() -> tuple[Any, Any]:
-    """MiniLM embeddings of the 1,000 class names and of "names: gloss" (cached on disk)."""
+def _read_class_embeddings() -> tuple[Any, Any]:
     import numpy as np
 
     from core.settings import get_settings
 
     path = get_settings().models_dir / CLASS_EMB_CACHE
-    with _emb_lock:
-        if path.exists():
-            data = np.load(path)
-            return data["names"], data["glossed"]
-        info = imagenet_info()
-        names = embed([n.replace(",", " /") for n in info.names])
-        glossed = embed([f"{n}: {g}" for n, g in zip(info.names, info.glosses)])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial.npz")
-        np.savez_compressed(tmp, names=names.astype("float32"), glossed=glossed.astype("float32"))
-        tmp.replace(path)
-        return names, glossed
+    if path.exists():
+        data = np.load(path)
+        return data["names"], data["glossed"]
+    info = imagenet_info()
+    names = embed([n.replace(",", " /") for n in info.names])
+    glossed = embed([f"{n}: {g}" for n, g in zip(info.names, info.glosses)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(tmp, names=names.astype("float32"), glossed=glossed.astype("float32"))
+    tmp.replace(path)
+    return names, glossed
+
+
+def class_embeddings() -> tuple[Any, Any]:
+    """MiniLM embeddings of the 1,000 class names and of "names: gloss" (cached on disk and in the
+    lab's memory budget; concurrent first calls compute them once)."""
+    from core.cache import budget_cache
+
+    return budget_cache("vision.class_embeddings").get_or_create("imagenet-minilm", _read_class_embeddings)
 
 
 def prepare_class_embeddings(report: Any = print) -> None:

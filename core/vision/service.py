@@ -7,8 +7,6 @@ Results are small dataclasses that the UI renders and the tests assert on.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -49,8 +47,10 @@ def _display(name: str) -> str:
 # offline ImageNet probabilities, cached per image content
 # --------------------------------------------------------------------------------------------
 
-_probs_cache: "OrderedDict[str, Any]" = OrderedDict()
-_probs_lock = threading.Lock()
+def _probs_cache() -> Any:
+    from core.cache import budget_cache
+
+    return budget_cache("vision.probs", max_items=256)  # 4 KB per image, in the lab-wide budget
 
 
 def _image_key(img: Any) -> str:
@@ -58,22 +58,21 @@ def _image_key(img: Any) -> str:
 
 
 def offline_probs(images: Sequence[InputImage]) -> Any:
+    """ImageNet probabilities of each image, ``[n, 1000]`` (cached per image content)."""
     import numpy as np
 
     from core.vision import offline
 
+    cache = _probs_cache()
     keys = [_image_key(it.image) for it in images]
-    with _probs_lock:
-        missing = [i for i, k in enumerate(keys) if k not in _probs_cache]
+    found = {k: v for k in keys if (v := cache.get(k)) is not None}
+    missing = [i for i, k in enumerate(keys) if k not in found]
     if missing:
         fresh = offline.imagenet_probs([images[i].image for i in missing])
-        with _probs_lock:
-            for i, p in zip(missing, fresh):
-                _probs_cache[keys[i]] = p
-            while len(_probs_cache) > 64:
-                _probs_cache.popitem(last=False)
-    with _probs_lock:
-        return np.stack([_probs_cache[k] for k in keys])
+        for i, p in zip(missing, fresh):
+            found[keys[i]] = p
+            cache.put(keys[i], p)
+    return np.stack([found[k] for k in keys])
 
 
 # --------------------------------------------------------------------------------------------
