@@ -11,15 +11,27 @@ while a model is stuck), "reset" (closes the connection before answering). Reque
 from __future__ import annotations
 
 import json
+import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 
+def fake_logprobs(piece: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A streamed token's logprobs as OpenAI sends them: the token first (p = 0.6), then
+    ``top_logprobs - 1`` alternatives ``alt1``, ``alt2``… with p = 0.2, 0.1, 0.05…"""
+    k = int(payload.get("top_logprobs") or 1)
+    probs = [0.6] + [0.4 / 2 ** (i + 1) for i in range(k - 1)]
+    tokens = [piece] + [f"alt{i + 1}" for i in range(k - 1)]
+    top = [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in zip(tokens, probs)]
+    return {"token": piece, "logprob": math.log(0.6), "bytes": None, "top_logprobs": top}
+
+
 class FakeOpenAI:
     def __init__(self, reply: str | Callable[[dict[str, Any]], str] = "Hello from the fake model.",
-                 mode: str = "ok", chunk_words: bool = True) -> None:
+                 mode: str = "ok", chunk_words: bool = True, models: tuple[str, ...] = ("fake-model",)) -> None:
         self.reply = reply
+        self.models = tuple(models)  # what GET /v1/models lists
         self.mode = mode
         self.chunk_words = chunk_words
         self.requests: list[dict[str, Any]] = []
@@ -34,7 +46,8 @@ class FakeOpenAI:
                 pass
 
             def do_GET(self) -> None:  # /v1/models
-                body = json.dumps({"object": "list", "data": [{"id": "fake-model", "object": "model"}]}).encode()
+                body = json.dumps({"object": "list", "data": [{"id": m, "object": "model", "owned_by": "fake"}
+                                                              for m in outer.models]}).encode()
                 self._send(200, body)
 
             def do_POST(self) -> None:
@@ -55,7 +68,7 @@ class FakeOpenAI:
                     return
                 text = outer.reply(payload) if callable(outer.reply) else outer.reply
                 if payload.get("stream"):
-                    self._stream(text)
+                    self._stream(text, payload)
                 else:
                     body = json.dumps({
                         "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": payload.get("model"),
@@ -73,7 +86,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _stream(self, text: str) -> None:
+            def _stream(self, text: str, payload: dict[str, Any]) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
@@ -87,6 +100,8 @@ class FakeOpenAI:
                         return
                     chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
                              "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    if payload.get("logprobs"):  # one "token" per piece, with k made-up alternatives
+                        chunk["choices"][0]["logprobs"] = {"content": [fake_logprobs(piece, payload)]}
                     data = b"data: {garbage\n\n" if outer.mode == "garbage" else \
                         b"data: " + json.dumps(chunk).encode() + b"\n\n"
                     self.wfile.write(data)

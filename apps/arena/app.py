@@ -13,6 +13,7 @@ import gradio as gr
 
 from apps.arena import MANIFEST
 from apps.arena import views as V
+from apps.arena.instructor import Instructor
 from apps.common import HEAVY, app_title, esc_md, heavy_limit, user_errors
 from core.arena import access as acl
 from core.errors import LabError
@@ -36,12 +37,6 @@ def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "api"
 
 
-def _frame(rows: list[list[Any]], headers: list[str]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=headers)
-
-
 def build(arena: Any = None) -> gr.Blocks:
     from core.arena.contestants import example_prompts
 
@@ -55,6 +50,7 @@ def build(arena: Any = None) -> gr.Blocks:
         return state["arena"]
 
     vote_off = [gr.update(interactive=False)] * 4
+    H = Instructor(A)
 
     # ---------------------------------------------------------------- handlers
     def on_load(base: str, request: gr.Request) -> tuple:
@@ -117,65 +113,6 @@ def build(arena: Any = None) -> gr.Blocks:
     def new_round() -> tuple:
         return ("", "", V.side_md("Model A", None, False), V.side_md("Model B", None, False),
                 V.status("New round: type a prompt."), *vote_off, "")
-
-    def leaderboard(room: str, include_flagged: bool, length_control: bool, k: float, include_named: bool,
-                    key: str = "") -> tuple:
-        from core.arena import leaderboard as lb
-
-        arena_ = A()
-        acc = acl.for_instructor(arena_.rooms, room, key)
-        votes = arena_.store.votes(acc.room, mode=None if include_named else "anonymous")
-        board = lb.compute(votes, arena_.label, include_flagged=include_flagged, style_control=length_control,
-                           k=float(k), rounds=300)
-        rows = [[r.rank, r.label, round(r.bt), f"{r.lower:.0f} – {r.upper:.0f}", round(r.elo), r.votes,
-                 f"{r.win_rate:.0%}"] for r in board.rows]
-        table = _frame(rows, ["rank", "contestant", "Bradley–Terry", "95% CI", f"online Elo (K={k:g})", "battles",
-                              "win rate"])
-        return (V.board_note(board, acc.room, length_control), table, *lb.figures(board))
-
-    def live(room: str, key: str = "") -> tuple:
-        from core.arena.leaderboard import live as live_board
-
-        arena_ = A()
-        acc = acl.for_instructor(arena_.rooms, room, key)
-        lb = live_board(arena_.store, acc.room, arena_.label)
-        r = acc.managed
-        return (V.kpis(lb.counts, acc.room, r.title if r else "", bool(r and r.closed)),
-                _frame(lb.rows, ["rank", "contestant", "Elo (K=4)", "battles"]),
-                _frame(V.voters_rows(lb.voters), ["participant", "votes"]))
-
-    def run_judge(judge_id: str, room: str, n: float, key: str = "") -> tuple:
-        from core.arena.judge import judge_room
-
-        arena_ = A()
-        acc = acl.for_instructor(arena_.rooms, room, key)
-        run = judge_room(arena_, judge_id, acc.room, int(n))
-        table = [[r["battle_id"][:8], arena_.label(r["judge"]), r["verdict_ab"], r["verdict_ba"], r["final"],
-                  r["human"] or "—"] for r in run.rows[-50:]]
-        return V.judge_summary(run.agreement), _frame(
-            table, ["battle", "judge", "A|B order", "B|A order (mapped)", "judge final", "human vote"])
-
-    def export(room: str, kind: str, key: str = "") -> str:
-        from core.arena.export import export_file
-
-        arena_ = A()
-        acc = acl.for_instructor(arena_.rooms, room, key)
-        return str(export_file(arena_.store.votes(acc.room), acc.room, kind))
-
-    def create_room(title: str, base: str = "") -> tuple:
-        from core.rooms import links
-
-        room, key = A().rooms.create(acl.APP, title)
-        participant, instructor = links(base, room.code, key)
-        return V.room_links(room.code, participant, instructor), room.code, participant, instructor
-
-    def reset_room(room: str, key: str) -> str:
-        n = acl.reset(A().rooms, A().store, room, key)
-        return V.status(f"Board reset: {n} votes archived (kept in the database, no longer on this room's board).")
-
-    def close_room(room: str, key: str) -> str:
-        A().rooms.close(room, key, acl.APP)
-        return V.status("Room closed: participants can no longer battle or vote; the board and exports stay.")
 
     # ---------------------------------------------------------------- layout
     with gr.Blocks() as demo:
@@ -242,11 +179,7 @@ def build(arena: Any = None) -> gr.Blocks:
                     wr_plot = gr.Plot(label="Win rates")
                     cnt_plot = gr.Plot(label="Battle counts")
                 st_plot = gr.Plot(label="Stability")
-                gr.Markdown(
-                    "**Elo vs Bradley–Terry.** Online Elo updates after every vote, so it depends on the order of "
-                    "the votes (and on K). Bradley–Terry fits all votes at once by maximum likelihood — the reason "
-                    "Chatbot Arena switched to it; the bootstrap resamples the votes 300 times to get the 95% "
-                    "intervals. Overlapping intervals mean the order is not settled yet.", elem_classes="lab-note")
+                gr.Markdown(V.ELO_NOTE, elem_classes="lab-note")
             with gr.Tab("🧑‍⚖️ LLM judge", id="arena-judge"):
                 with gr.Row():
                     judge_pick = gr.Dropdown([], label="Judge model", allow_custom_value=True)
@@ -254,9 +187,7 @@ def build(arena: Any = None) -> gr.Blocks:
                     judge_go = gr.Button("Judge in both orders", variant="primary")
                 judge_html = gr.HTML()
                 judge_table = gr.Dataframe(interactive=False)
-                gr.Markdown("The pairwise prompt is MT-Bench's (Zheng et al., *Judging LLM-as-a-Judge*): the judge "
-                            "explains, then answers [[A]], [[B]] or [[C]] for a tie. Each battle is judged twice with "
-                            "the answers swapped, exposing position bias.", elem_classes="lab-note")
+                gr.Markdown(V.JUDGE_NOTE, elem_classes="lab-note")
             with gr.Tab("🧑‍🏫 Instructor", id="arena-live"):
                 with gr.Group(visible=True) as create_grp:
                     gr.Markdown("**Open a workshop room**: its own battles, board and exports. You get a link for "
@@ -278,24 +209,14 @@ def build(arena: Any = None) -> gr.Blocks:
                     voters_table = gr.Dataframe(interactive=False, scale=2, label="votes per participant")
                 timer = gr.Timer(3.0, active=False)
             with gr.Tab("📦 Export", id="arena-export"):
-                gr.Markdown("Votes of the current room. The preference file has one `{prompt, chosen, rejected}` "
-                            "row per decisive vote (ties, 'both bad' and flagged votes dropped) — the format of the "
-                            "book's DPO recipe (ch. 12). CSV cells that could run as spreadsheet formulas are "
-                            "neutralised.")
+                gr.Markdown(V.EXPORT_NOTE)
                 with gr.Row():
                     ex_jsonl = gr.Button("Votes (JSONL)")
                     ex_csv = gr.Button("Votes (CSV)")
                     ex_dpo = gr.Button("DPO preference pairs (JSONL)", variant="primary")
                 ex_file = gr.File(label="Download", interactive=False)
                 with gr.Accordion("From arena votes to a DPO run (book ch. 12)", open=False):
-                    gr.Markdown(
-                        "The exported pairs have the columns TRL's `DPOTrainer` expects:\n\n```python\n"
-                        "from datasets import load_dataset\n"
-                        "dpo_dataset = load_dataset(\"json\", data_files=\"arena-dpo-….jsonl\", split=\"train\")\n"
-                        "# the book's recipe: LoRA r=64, lora_alpha=32 on the SFT model; DPOConfig(learning_rate=1e-5,\n"
-                        "#   lr_scheduler_type=\"cosine\", max_steps=200, warmup_ratio=0.1, ...); beta=0.1\n```\n\n"
-                        "Like the book's `status != \"tie\"` filter, ties and 'both bad' votes are left out. A few "
-                        "hundred classroom votes are a demo, not a training set — the book's run used ~6,000 pairs.")
+                    gr.Markdown(V.DPO_NOTE)
 
         # ---------------------------------------------------------------- wiring
         demo.load(on_load, [base], [room, key, base, banner, pool_md, pick_a, pick_b, judge_pick, create_grp,
@@ -323,25 +244,21 @@ def build(arena: Any = None) -> gr.Blocks:
         gr.api(user_errors(api_vote), api_name="arena_vote")
         board_inputs = [room, inc_flag, length_ctl, k, inc_named, key]
         board_outs = [board_note, board, ci_plot, wr_plot, cnt_plot, st_plot]
-        refresh.click(user_errors(leaderboard), board_inputs, board_outs, api_name="arena_leaderboard")
-        gr.on([board_tab.select, inc_flag.change, length_ctl.change, inc_named.change], user_errors(leaderboard),
+        refresh.click(user_errors(H.leaderboard), board_inputs, board_outs, api_name="arena_leaderboard")
+        gr.on([board_tab.select, inc_flag.change, length_ctl.change, inc_named.change], user_errors(H.leaderboard),
               board_inputs, board_outs, api_visibility="private")
-        judge_go.click(user_errors(run_judge), [judge_pick, room, judge_n, key], [judge_html, judge_table],
+        judge_go.click(user_errors(H.run_judge), [judge_pick, room, judge_n, key], [judge_html, judge_table],
                        api_name="arena_judge", **heavy)
         live_on.change(lambda on: gr.Timer(active=on), live_on, timer, api_visibility="private", queue=False)
-        timer.tick(user_errors(live), [room, key], [live_html, live_table, voters_table], api_name="arena_live",
+        timer.tick(user_errors(H.live), [room, key], [live_html, live_table, voters_table], api_name="arena_live",
                    show_progress="hidden")
-        create_btn.click(user_errors(lambda t, b: create_room(t, b)[0]), [room_title, base], links_html,
+        create_btn.click(user_errors(lambda t, b: H.create_room(t, b)[0]), [room_title, base], links_html,
                          api_visibility="private")
 
-        def api_create_room(title: str = "", page_url: str = "") -> dict:
-            _, code, participant, instructor = create_room(title, page_url)
-            return {"code": code, "participant": participant, "instructor": instructor}
-
-        gr.api(user_errors(api_create_room), api_name="arena_room_create")
-        reset_btn.click(user_errors(reset_room), [room, key], manage_status, api_name="arena_room_reset")
-        close_btn.click(user_errors(close_room), [room, key], manage_status, api_name="arena_room_close")
+        gr.api(user_errors(H.api_create_room), api_name="arena_room_create")
+        reset_btn.click(user_errors(H.reset_room), [room, key], manage_status, api_name="arena_room_reset")
+        close_btn.click(user_errors(H.close_room), [room, key], manage_status, api_name="arena_room_close")
         for btn, kind, name in ((ex_jsonl, "jsonl", "votes"), (ex_csv, "csv", "csv"), (ex_dpo, "dpo", "dpo")):
-            btn.click(user_errors(lambda r, k_, kind=kind: export(r, kind, k_)), [room, key], ex_file,
+            btn.click(user_errors(lambda r, k_, kind=kind: H.export(r, kind, k_)), [room, key], ex_file,
                       api_name=f"arena_export_{name}")
     return demo

@@ -101,3 +101,24 @@ def room_links(code: str, participant: str, instructor: str) -> str:
 
 def voters_rows(voters: list[tuple[str, int]]) -> list[list[Any]]:
     return [[f"participant {name}", n] for name, n in voters]
+
+
+# texts of the page (kept here so app.py stays layout and wiring)
+ELO_NOTE = ("**Elo vs Bradley–Terry.** Online Elo updates after every vote, so it depends on the order of "
+    "the votes (and on K). Bradley–Terry fits all votes at once by maximum likelihood — the reason "
+    "Chatbot Arena switched to it; the bootstrap resamples the votes 300 times to get the 95% "
+    "intervals. Overlapping intervals mean the order is not settled yet.")
+JUDGE_NOTE = ("The pairwise prompt is MT-Bench's (Zheng et al., *Judging LLM-as-a-Judge*): the judge "
+    "explains, then answers [[A]], [[B]] or [[C]] for a tie. Each battle is judged twice with "
+    "the answers swapped, exposing position bias.")
+EXPORT_NOTE = ("Votes of the current room. The preference file has one `{prompt, chosen, rejected}` "
+    "row per decisive vote (ties, 'both bad' and flagged votes dropped) — the format of the "
+    "book's DPO recipe (ch. 12). CSV cells that could run as spreadsheet formulas are "
+    "neutralised.")
+DPO_NOTE = ("The exported pairs have the columns TRL's `DPOTrainer` expects:\n\n```python\n"
+    "from datasets import load_dataset\n"
+    "dpo_dataset = load_dataset(\"json\", data_files=\"arena-dpo-….jsonl\", split=\"train\")\n"
+    "# the book's recipe: LoRA r=64, lora_alpha=32 on the SFT model; DPOConfig(learning_rate=1e-5,\n"
+    "#   lr_scheduler_type=\"cosine\", max_steps=200, warmup_ratio=0.1, ...); beta=0.1\n```\n\n"
+    "Like the book's `status != \"tie\"` filter, ties and 'both bad' votes are left out. A few "
+    "hundred classroom votes are a demo, not a training set — the book's run used ~6,000 pairs.")

@@ -235,3 +235,27 @@ def test_leaderboard_excludes_flagged_and_builds_figures(store: ArenaStore):
     assert len(figs) == 4 and all(f.to_dict()["data"] for f in figs)
     empty = leaderboard.compute([], rounds=10)
     assert empty.rows == [] and len(leaderboard.figures(empty)) == 4
+
+
+def test_one_switch_lists_the_server_models_as_contestants(tmp_path: Path):
+    """``python -m apps --openai-base-url URL [--openai-model M]`` → the server's models join the local ones."""
+    from apps.launch import apply_args, parse_args
+    from core.arena.contestants import configured_contestants, server_contestants
+    from core.settings import get_settings, override_settings
+
+    with FakeOpenAI(reply="From the server.", models=("llama3.2:1b", "qwen2.5:0.5b")) as server:
+        with override_settings():
+            apply_args(parse_args(["--openai-base-url", server.base_url]))
+            assert get_settings().openai.base_url == server.base_url
+            cs = configured_contestants()
+            ids = [c.id for c in cs]
+            assert "server:llama3.2:1b" in ids and "server:qwen2.5:0.5b" in ids
+            assert any(c.backend == "local" for c in cs)  # plus the local ones
+            arena = Arena(cs, store=ArenaStore(Database(tmp_path / "a.sqlite3")), max_new_tokens=8)
+            a = arena.contestant("server:qwen2.5:0.5b")
+            assert a.make_backend().generate([{"role": "user", "content": "hi"}]) == "From the server."
+            apply_args(parse_args(["--openai-base-url", server.base_url, "--openai-model", "qwen2.5:0.5b"]))
+            assert [c.model for c in configured_contestants() if c.backend == "openai"] == ["qwen2.5:0.5b"]
+        assert server_contestants("") == []
+    with pytest.raises(LabError, match="is the server running"):
+        server_contestants(server.base_url, timeout_s=1)  # stopped server: a clear message
