@@ -12,6 +12,7 @@ from apps.prompts import MANIFEST
 from apps.prompts.views import panel_link
 from core.escape import esc
 from core.generation import LOCAL, REMOTE, chat_models
+from core.generation.openai_engine import sampling_support
 from core.prompts import examples as book
 from core.settings import get_settings
 
@@ -90,7 +91,7 @@ def sampling_panel(backend: dict[str, Any]) -> Controls:
 
 def knob_states(greedy: bool, kind: str, base_url: str) -> tuple[Any, ...]:
     """Which sampling knobs apply: (temperature, top_p, top_k, repetition penalty, note HTML)."""
-    unsupported: dict[str, str] = {}
+    unsupported = sampling_support(base_url) if kind == REMOTE else {}
     reasons = [GREEDY_REASON] if greedy else []
     reasons += [f"{name}: {why}" for name, why in unsupported.items()]
     note = "".join(f'<div class="prompts-legend prompts-off">⊘ {esc(r)}</div>' for r in reasons)

@@ -10,13 +10,14 @@ from apps.common.jobs import job_on
 from apps.prompts import MANIFEST
 from apps.prompts.controls import Controls
 from apps.prompts.views import (example_note_html, next_token_html, panel_link, prompt_view_html, stats_html)
-from core.errors import LabError
-from core.generation import LocalBackend, Stats, make_backend, sampling, timed_stream
+from core.errors import BackendError, LabError
+from core.generation import OpenAIBackend, Stats, make_backend, sampling, timed_stream
 from core.jobs import stop_event
 from core.prompts import examples as book
 from core.prompts.messages import build_messages, chat_after
 
 SLUG = "prompts"
+TOP_K = 10  # candidates shown by the next-token view (and asked of servers as top_logprobs)
 
 
 @user_errors
@@ -46,29 +47,43 @@ def generate(kind: str, model_name: str, base_url: str, remote_model: str, api_k
     stop, stats, text = stop_event(), Stats(), ""
     view_text = prompt_view_html(view)
     yield chat, "", stats_html(stats, running=True), view_text, [], None
-    for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats):
-        text += piece
-        chat[-1]["content"] = text
-        yield chat, text, stats_html(stats, running=True), view_text, [], None
+    server = isinstance(backend, OpenAIBackend)
+    kw = {"top_logprobs": TOP_K} if server else {}
+    try:
+        for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats, **kw):
+            text += piece
+            chat[-1]["content"] = text
+            yield chat, text, stats_html(stats, running=True), view_text, [], None
+    except BackendError as exc:  # a server that refuses logprobs: answer without them
+        if not kw or text or "logprob" not in str(exc).lower():
+            raise
+        for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats):
+            text += piece
+            chat[-1]["content"] = text
+            yield chat, text, stats_html(stats, running=True), view_text, [], None
     stats.stopped = stop.is_set()
-    local = isinstance(backend, LocalBackend)
-    tokens = [(t.text, None) for t in output_tokens(backend, text)] if local else []
-    state = {"messages": msgs, "output": text, "model": backend.model_name if local else None}
+    logprobs = list(backend.logprobs) if server else []
+    if server:
+        tokens = [(e["token"], None) for e in logprobs]
+    else:
+        tokens = [(t.text, None) for t in output_tokens(backend, text)]
+    state = {"messages": msgs, "output": text, "model": None if server else backend.model_name,
+             "logprobs": logprobs}
     note = "" if text.strip() else "The model returned no text (it ended immediately)."
     yield chat, text, stats_html(stats, note=note), view_text, tokens, state
 
 
 def next_token_view(state: Any, step: float, temperature: float, top_p: float, top_k: float,
                     greedy: bool) -> str:
-    """The candidates at output step ``step`` of the last answer (transformers: it needs the logits)."""
-    from core.prompts.view import next_token
+    """The candidates at output step ``step`` of the last answer: local models on transformers (the
+    full distribution from the logits), servers from the ``top_logprobs`` they sent with the answer."""
+    from core.prompts.view import next_token, server_next_token
 
     if not state or not state.get("messages"):
         raise LabError("Generate something first: the next-token view looks at the last prompt and output.")
-    if not state.get("model"):
-        raise LabError("The next-token view needs a local model: OpenAI-compatible servers do not send the "
-                       "full probability distribution.")
     params = sampling(temperature, top_p, top_k, 1, 1.0, None, greedy)
+    if not state.get("model"):  # an OpenAI-compatible server: its logprobs, when it sent them
+        return next_token_html(server_next_token(state.get("logprobs") or [], int(step), params))
     backend = make_backend("Local model", state["model"], need_logits=True)
     return next_token_html(next_token(backend, state["messages"], state.get("output", ""), int(step), params))
 

@@ -25,6 +25,9 @@ class OpenAIBackend:
     system_prompt: str | None = None
 
     engine = "openai"  # class attribute: which engine runs
+    #: after a ``stream(..., top_logprobs=k)``: one entry per output token the server scored,
+    #: ``{"token": str, "logprob": float, "top": [(token, logprob), ...]}`` (empty when it sent none)
+    logprobs: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -57,15 +60,23 @@ class OpenAIBackend:
             req.update(temperature=params.temperature, top_p=params.top_p)
         if params.seed is not None:
             req["seed"] = params.seed
+        extra = sampling_extras(self.base_url, params)
+        if extra:
+            req["extra_body"] = extra
         return req
 
     def stream(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(),
                stop: threading.Event | None = None, response_format: dict[str, Any] | None = None,
-               **_: Any) -> Iterator[str]:
+               top_logprobs: int = 0, **_: Any) -> Iterator[str]:
+        """Stream text pieces. ``top_logprobs=k`` asks for each token's ``k`` most likely alternatives
+        (``logprobs=True``); what the server returns is collected in :attr:`logprobs`."""
         check_messages(messages)
         params.validate()
         client = self._client()
-        extra = {"response_format": response_format} if response_format else {}
+        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        self.logprobs = []
+        if top_logprobs:
+            extra.update(logprobs=True, top_logprobs=int(top_logprobs))
         watchdog: _IdleWatchdog | None = None
         try:
             chunks = client.chat.completions.create(model=self.model, messages=self._messages(messages),
@@ -81,6 +92,8 @@ class OpenAIBackend:
                 if not choices:
                     continue
                 finished = finished or bool(getattr(choices[0], "finish_reason", None))
+                if top_logprobs:
+                    self.logprobs += _token_logprobs(choices[0])
                 delta = getattr(choices[0], "delta", None)
                 text = getattr(delta, "content", None) if delta is not None else None
                 if text:
@@ -105,6 +118,53 @@ class OpenAIBackend:
 
     def generate(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(), **kw: Any) -> str:
         return "".join(self.stream(messages, params, **kw))
+
+
+#: Sampling settings some servers do not take, by host: setting → why (the UI disables them).
+_UNSUPPORTED = {
+    "openai": {"top_k": "OpenAI's API has no top_k.",
+               "repetition penalty": "OpenAI's API has no repetition penalty (only frequency/presence penalties)."},
+    "ollama": {"top_k": "Ollama's OpenAI-compatible endpoint ignores top_k.",
+               "repetition penalty": "Ollama's OpenAI-compatible endpoint ignores the repetition penalty."},
+}
+
+
+def _server_family(base_url: str) -> str:
+    from urllib.parse import urlparse
+
+    url = urlparse((base_url or "").strip())
+    host = (url.hostname or "").lower()
+    if host.endswith("openai.com") or host.endswith("openai.azure.com"):
+        return "openai"
+    if "ollama" in host or url.port == 11434:
+        return "ollama"
+    return "other"  # vLLM, llama.cpp server, LM Studio, TGI…: take top_k / repetition_penalty
+
+
+def sampling_support(base_url: str) -> dict[str, str]:
+    """The sampling settings the server at ``base_url`` does not take: {setting: reason}."""
+    return dict(_UNSUPPORTED.get(_server_family(base_url), {}))
+
+
+def sampling_extras(base_url: str, params: SamplingParams) -> dict[str, Any]:
+    """Non-OpenAI sampling settings for ``extra_body``: top_k and the repetition penalty (as vLLM
+    names it, and as llama.cpp's server does), only where the server takes them and they are set."""
+    unsupported = sampling_support(base_url)
+    extra: dict[str, Any] = {}
+    if params.top_k and not params.greedy and "top_k" not in unsupported:
+        extra["top_k"] = int(params.top_k)
+    if params.repetition_penalty != 1.0 and "repetition penalty" not in unsupported:
+        extra.update(repetition_penalty=float(params.repetition_penalty),
+                     repeat_penalty=float(params.repetition_penalty))
+    return extra
+
+
+def _token_logprobs(choice: Any) -> list[dict[str, Any]]:
+    """The ``logprobs.content`` entries of one streamed choice, as plain data."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None) or []
+    return [{"token": getattr(t, "token", ""), "logprob": float(getattr(t, "logprob", 0.0)),
+             "top": [(getattr(a, "token", ""), float(getattr(a, "logprob", 0.0)))
+                     for a in getattr(t, "top_logprobs", None) or []]} for t in content]
 
 
 class _IdleWatchdog:

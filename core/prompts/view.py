@@ -112,6 +112,7 @@ class NextTokenView:
     entropy_bits: float
     chosen_text: str | None = None
     greedy: bool = False
+    source: str = ""  # where the probabilities come from (shown under the table)
 
 
 @gpu_task(duration=10)
@@ -185,6 +186,46 @@ def next_token(backend: Any, messages: Sequence[Message], output: str = "", step
     tail = tok.decode(ids[-12:], skip_special_tokens=False)
     return NextTokenView(step, tail, temperature, cands, ent,
                          _piece(tok, chosen_id) if chosen_id is not None else None, bool(params.greedy))
+
+
+def server_next_token(logprobs: Sequence[dict[str, Any]], step: int = 0,
+                      params: SamplingParams = SamplingParams()) -> NextTokenView:
+    """The next-token view from an OpenAI-compatible server's ``top_logprobs`` (one entry per output
+    token, as :class:`~core.generation.OpenAIBackend` collects them). The server sends only its top
+    alternatives, so the tempered probabilities and the top-k/top-p cut are computed over those."""
+    if not logprobs:
+        raise LabError("This server sent no logprobs with its answer, so the next-token view has nothing to "
+                       "show (vLLM, llama.cpp's server and OpenAI send them; some servers do not).")
+    if not 0 <= step < len(logprobs):
+        raise LabError(f"Step {step} is outside the output (the server scored {len(logprobs)} tokens; "
+                       f"steps 0–{len(logprobs) - 1}).")
+    entry = logprobs[step]
+    top = list(entry.get("top") or [(entry["token"], entry["logprob"])])
+    top.sort(key=lambda t: -t[1])
+    p1 = [math.exp(lp) for _, lp in top]
+    temperature = 1.0 if params.greedy else float(params.temperature)
+    scaled = [lp / max(temperature, 1e-5) for _, lp in top]
+    m = max(scaled)
+    weights = [math.exp(x - m) for x in scaled]
+    pt = [w / sum(weights) for w in weights]
+    keep = [False] * len(top)
+    cum = 0.0
+    for rank, p in enumerate(pt):
+        limit_k = 1 if params.greedy else (params.top_k or len(top))
+        if rank >= limit_k or (not params.greedy and rank > 0 and cum >= params.top_p):
+            break
+        keep[rank] = True
+        cum += p
+    kept_sum = sum(p for p, k in zip(pt, keep) if k) or 1.0
+    chosen = entry["token"]
+    cands = [Candidate(r + 1, -1, text, p1[r], pt[r] / kept_sum if keep[r] else 0.0, keep[r], text == chosen)
+             for r, (text, _) in enumerate(top)]
+    known = sum(p1)
+    ent = -sum(p * math.log2(p) for p in p1 if p > 0)
+    tail = "".join(e["token"] for e in logprobs[:step])[-60:] or "(the prompt)"
+    return NextTokenView(step, tail, temperature, cands, ent, chosen, bool(params.greedy),
+                         source=f"the server's top {len(top)} logprobs ({known:.0%} of the probability mass); "
+                                "entropy and tempered p over those only")
 
 
 def temperature_table(logits: Sequence[float], temperatures: Sequence[float]) -> list[list[float]]:

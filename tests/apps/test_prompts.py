@@ -76,6 +76,11 @@ def test_openai_backend_through_the_app(client_url) -> None:
         updates = list(job)
         chat, text, stats, view, tokens, status = job.result()
         assert text == '{"answer": 9}' and len(updates) >= 3 and "server-side template" in view
+        assert [t["token"] for t in tokens] == ['{"answer": ', "9}"]  # the tokens the server scored
+        html, _ = client.predict(1, 0.7, 1.0, 50, False, api_name="/prompts_next_token")
+        assert "prompts-next-table" in html and html.count("<tr") == 11 and "◀ chosen" in html
+        assert "server&#x27;s top 10 logprobs" in html or "server's top 10 logprobs" in html
+        assert server.requests[0]["top_logprobs"] == 10
         out = client.predict(*remote, "", "How many apples?", "JSON Schema", schema, True, *SAMPLING_GREEDY,
                              api_name="/prompts_constrained")
         assert "Valid JSON" in out[2] and server.requests[-1]["response_format"]["type"] == "json_schema"
@@ -137,3 +142,15 @@ def test_a_long_generation_streams_and_stops_within_two_seconds(client_url) -> N
     # the slot is free again: a short answer comes back at once
     again = client.predict(*LOCAL, "", "Say hi.", False, [], *SAMPLING_GREEDY, api_name="/prompts_generate")
     assert again[1].strip() and "✓ done" in again[2]
+
+
+def test_knobs_follow_greedy_and_what_the_server_takes() -> None:
+    from apps.prompts.controls import knob_states
+
+    temp, top_p, top_k, rep, note = knob_states(True, "Local model", "")
+    assert not temp["interactive"] and not top_p["interactive"] and not top_k["interactive"] and rep["interactive"]
+    assert "Greedy decoding" in note
+    temp, top_p, top_k, rep, note = knob_states(False, "OpenAI-compatible server", "https://api.openai.com/v1")
+    assert temp["interactive"] and not top_k["interactive"] and not rep["interactive"]
+    assert "OpenAI&#x27;s API has no top_k" in note or "OpenAI's API has no top_k" in note
+    assert all(u["interactive"] for u in knob_states(False, "OpenAI-compatible server", "http://vllm:8000/v1")[:4])
