@@ -210,6 +210,12 @@ class BudgetCache:
             self.hits += 1
             return entry.value
 
+    def __getitem__(self, key: Hashable) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
     def __contains__(self, key: Hashable) -> bool:
         with self.registry.lock:
             return key in self._keys

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from core.cache import budget_cache
 from core.errors import LabError, ModelUnavailable
 from core.settings import Settings, get_settings
 
@@ -140,9 +140,7 @@ def label_of(arena_id: str) -> str:
 # loading
 # ------------------------------------------------------------------------------------------------
 
-_cache: dict[tuple[str, str], ArenaTokenizer] = {}
-_cache_lock = threading.Lock()
-_key_locks: dict[tuple[str, str], threading.Lock] = {}
+_cache = budget_cache("tokenizers")  # (arena id, mode) -> ArenaTokenizer, in the lab-wide memory budget
 LOAD_TIMES: dict[str, float] = {}  # arena id → seconds of its (cold) load in this process
 
 
@@ -301,20 +299,23 @@ def get_tokenizer(arena_id: str) -> ArenaTokenizer:
     settings = get_settings()
     arena_id = arena_id.strip()
     key = (arena_id, settings.mode)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-        key_lock = _key_locks.setdefault(key, threading.Lock())
-    with key_lock:
-        with _cache_lock:
-            if key in _cache:
-                return _cache[key]
+
+    def build() -> ArenaTokenizer:
         started = time.perf_counter()
         tok = _load(arena_id, settings)
         LOAD_TIMES[arena_id] = time.perf_counter() - started
-        with _cache_lock:
-            _cache[key] = tok
         return tok
+
+    return _cache.get_or_create(key, build, size=_tokenizer_bytes)
+
+
+def _tokenizer_bytes(tok: ArenaTokenizer) -> int:
+    """Approximate memory of a loaded tokenizer (vocabulary and merges live in Rust, out of sight of
+    Python's size estimates): about 200 bytes per vocabulary entry, at least 1 MB."""
+    try:
+        return max(2**20, int(tok.vocab_size) * 200)
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return 2**20
 
 
 def _load(arena_id: str, settings: Settings) -> ArenaTokenizer:
@@ -351,5 +352,4 @@ def _load(arena_id: str, settings: Settings) -> ArenaTokenizer:
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
