@@ -9,11 +9,11 @@ from core.classifiers.data import (BUILTIN, LabelledData, builtin, class_counts,
                                       from_frame, parse_mapping, preview_csv)
 from core.classifiers.evaluate import (Evaluation, MethodResult, classify_text, confusion_figure,
                                           evaluate, per_class_rows)
-from core.classifiers.methods import (BOOK_PROMPT, DEFAULT_PROMPT, METHOD_INFO, METHODS, OFFLINE_DEFAULT,
+from core.classifiers.methods import (BOOK_PROMPT, DEFAULT_PROMPT, METHOD_INFO, OFFLINE_DEFAULT,
                                          PARSE_RULE, UNPARSED, ZooConfig, get_method)
 
 __all__ = [
-    "BUILTIN", "BOOK_PROMPT", "DEFAULT_PROMPT", "Evaluation", "LabelledData", "METHODS", "METHOD_INFO",
+    "BUILTIN", "BOOK_PROMPT", "DEFAULT_PROMPT", "Evaluation", "LabelledData", "METHOD_INFO",
     "MethodResult", "OFFLINE_DEFAULT", "PARSE_RULE", "UNPARSED", "ZooConfig", "builtin", "class_counts",
     "classify_text", "confusion_figure", "evaluate", "format_mapping", "from_frame", "get_method",
     "parse_mapping", "per_class_rows", "preview_csv",

@@ -5,20 +5,22 @@ the other methods still run.
 """
 from __future__ import annotations
 
-import csv
 import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from core.classifiers import metrics as metrics_mod
 from core.classifiers.data import LabelledData
-from core.classifiers.methods import METHOD_INFO, UNPARSED, Progress, ZooConfig, _noop, get_method
+from core.classifiers.methods.base import check_stop, is_stop
+from core.classifiers.methods import (METHOD_INFO, UNPARSED, Progress, ZooConfig, _noop, get_method,
+                                      needs_first_training)
 from core.errors import LabError
+from core.exports import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ class MethodResult:
     labels: list[str] = field(default_factory=list)
     scores: np.ndarray | None = None
     raw: list[str] | None = None
+    said: list[str] | None = None  # generative: the class the reply named, before calibration
     fit_s: float = 0.0
     predict_s: float = 0.0
     error: str = ""
@@ -71,19 +74,23 @@ def run_methods(keys: Sequence[str], data: LabelledData, texts: Sequence[str], c
         def sub(frac: float, desc: str, i: int = i, title: str = info.title) -> None:
             progress((i + max(0.0, min(1.0, frac))) / n, f"{title}: {desc}")
 
-        sub(0.0, "starting")
+        wait = needs_first_training(key, data, config)
+        check_stop()
+        sub(0.0, f"first use: trains a model, about {wait} s" if wait else "starting")
         try:
             method, res.fit_s = get_method(key, data, config, sub)
             res.model = method.model_name
             started = time.perf_counter()
             pred = method.predict(texts, sub)
             res.predict_s = time.perf_counter() - started
-            res.labels, res.scores, res.raw = pred.labels, pred.scores, pred.raw
+            res.labels, res.scores, res.raw, res.said = pred.labels, pred.scores, pred.raw, pred.said
             if getattr(method, "rows", None) is not None:
                 res.notes.append(f"trained on {len(method.rows)} examples (training rows {method.rows[:12]}…)")
             if getattr(method, "cached", False):
                 res.notes.append("loaded from the on-disk cache")
         except Exception as exc:  # noqa: BLE001 - one method's failure must not stop the others
+            if is_stop(exc):
+                raise
             res.error = _message(exc)
         results.append(res)
     progress(1.0, "done")
@@ -152,7 +159,7 @@ class Evaluation:
         return out
 
     def write_predictions(self, folder: Path | None = None) -> Path:
-        """Per-example predictions (label and every class score per method) as CSV."""
+        """Per-example predictions (label and every class score per method) as CSV (formula-safe cells)."""
         folder = Path(folder or tempfile.mkdtemp(prefix="llm-lab-classifiers-"))
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "classifier_zoo_predictions.csv"
@@ -164,17 +171,16 @@ class Evaluation:
             header.extend(f"{r.key}_score_{c}" for c in classes)
             if r.raw is not None:
                 header.append(f"{r.key}_reply")
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            for i, (text, gold) in enumerate(zip(self.data.test_texts, self.data.test_labels)):
-                row: list[Any] = [i, text, gold]
-                for r in good:
-                    row.append(r.labels[i])
-                    row.extend(f"{float(s):.4f}" for s in r.scores[i])
-                    if r.raw is not None:
-                        row.append(r.raw[i])
-                w.writerow(row)
+        rows = []
+        for i, (text, gold) in enumerate(zip(self.data.test_texts, self.data.test_labels)):
+            row: list[Any] = [i, text, gold]
+            for r in good:
+                row.append(r.labels[i])
+                row.extend(round(float(s), 4) for s in r.scores[i])
+                if r.raw is not None:
+                    row.append(r.raw[i])
+            rows.append(row)
+        write_csv(path, rows, header=header)  # the one safe writer: =, +, -, @, tab, CR cells neutralised
         return path
 
 

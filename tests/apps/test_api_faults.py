@@ -183,13 +183,14 @@ def test_classifier_zoo_classify(classifiers: Any, server: FakeOpenAI, fault: st
     server.mode = fault
     cards, elapsed = timed(classifiers, "A moving, beautifully acted film.", *_zoo(server, ["openai", "tfidf"]),
                            api_name="/classifiers_classify")
+    cards = cards[0]  # (cards, job status line)
     api_card = cards.split("<h4>")[1]
     assert "⚠" in api_card and re.search(FAULTS[fault], api_card, re.I), api_card
     assert "⚠" not in cards.split("<h4>")[2]  # TF-IDF, trained locally, is unaffected
     assert KEY not in cards and elapsed < BOUND_S
     server.mode = "ok"
-    cards, _ = timed(classifiers, "A moving, beautifully acted film.", *_zoo(server, ["openai"]),
-                     api_name="/classifiers_classify")
+    (cards, _status), _ = timed(classifiers, "A moving, beautifully acted film.", *_zoo(server, ["openai"]),
+                               api_name="/classifiers_classify")
     assert "⚠" not in cards and re.search(r'class="label"[^>]*>fresh<', cards), cards  # "positive" → fresh
 
 

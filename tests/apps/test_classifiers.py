@@ -40,20 +40,30 @@ def test_app_endpoints(launch, isolated_cache):
     bad = client.predict(f, "review", "nope", 30, 80, api_name="/classifiers_columns")
     assert "not in the file" in bad[0]
 
-    cards = client.predict("A gorgeous, moving, brilliant film.", *_settings(UPLOAD, f, FAST + ["openai"],
+    cards, status = client.predict("A gorgeous, moving, brilliant film.", *_settings(UPLOAD, f, FAST + ["openai"],
                            url="http://127.0.0.1:9/v1", model="m", key="sk-secret-999"),
                            api_name="/classifiers_classify")
-    assert cards.count("<h4>") == 4
+    assert cards.count("<h4>") == 4 and "Done in" in status  # one job status line
     assert "Could not reach" in cards and "sk-secret-999" not in cards  # the API fails, the others run
 
     out = client.predict(*_settings(UPLOAD, f, FAST), api_name="/classifiers_evaluate")
-    summary, comparison, which, report, plot, disagreements, download = out[:7]
+    summary, comparison, chart, which, report, plot, disagreements, download = out[:8]
     assert "3/3 methods ran" in summary
     rows = comparison["data"]
     headers = comparison["headers"]
-    assert len(rows) == 3 and "book F1" in headers
+    assert len(rows) == 3 and "book F1" not in headers  # the book's figures are for Rotten Tomatoes only
+    assert "No book figures" in summary and "F1 (this run)" in str(chart)
     f1 = {r[0]: r[headers.index("F1 (w)")] for r in rows}
     # measured on this 30/80 split: zero-shot 0.66, embeddings + LR 0.59 (chance 0.5)
     assert f1["Zero-shot: similarity to label descriptions"] >= 0.58, f1
     assert f1["Embeddings + logistic regression"] >= 0.53, f1
     assert download and str(download).endswith(".csv") or (isinstance(download, dict) and download["path"].endswith(".csv"))
+
+
+def test_split_sliders_fit_the_file():
+    from apps.classifiers.handlers import split_sliders
+
+    test, train = split_sliders(24)  # the 24-row file that kept 200/1,000
+    assert test["maximum"] == 12 and test["value"] == 6 and train["value"] == 18 and train["maximum"] == 22
+    test, train = split_sliders(None)
+    assert test["value"] == 200 and train["value"] == 1000

@@ -8,7 +8,7 @@ from core.classifiers import data as cdata
 from core.classifiers import embeddings, metrics
 from core.classifiers.evaluate import evaluate, run_methods
 from core.classifiers.methods import (METHOD_INFO, UNPARSED, ZooConfig, clear_fitted, fill_prompt, get_method,
-                                         parse_reply)
+                                      parse_reply)
 from core.errors import InvalidUpload, LabError
 from core.settings import Limits, get_settings, override_settings
 from tests.fake_openai import FakeOpenAI
@@ -236,9 +236,44 @@ def test_generative_method_smollm2(small):
     assert set(r.labels) <= {"rotten", "fresh"} and len(r.labels) == 6
     assert np.allclose(r.scores.sum(axis=1), 1.0, atol=1e-4)
     assert all("calibrated" in x for x in r.raw)
+    assert r.said is not None and len(r.said) == 6  # what the reply itself named, before calibration
     (raw,) = run_methods(["generative"], small, texts[:2], ZooConfig(calibrate=False))
     assert raw.ok and all(isinstance(x, str) for x in raw.raw)
+    from core.generation import engine_name
+
+    assert engine_name("chat-smollm2-135m") in raw.model  # text only: the lab's default engine
 
 
 def test_every_method_has_book_info():
     assert METHOD_INFO["zeroshot"].book_f1 == 0.78 and METHOD_INFO["openai"].book_f1 == 0.91
+
+
+def test_semicolon_export_with_a_quoted_line_break_is_read(tmp_path):
+    """The spreadsheet export the old sniffer read as ',' (shared reader: core.uploads.read_csv)."""
+    from tests.core.test_uploads import SEMICOLON_MULTILINE
+
+    preview = cdata.preview_csv(_csv(tmp_path, SEMICOLON_MULTILINE, "export.csv"))
+    assert preview.columns == ["id", "sentiment", "review"]
+    assert preview.text_column == "review" and preview.label_column == "sentiment"
+    data = cdata.from_frame(preview.frame, "review", "sentiment", name="export.csv", test_size=6, train_size=20)
+    assert data.classes == ["negative", "positive"] and len(data.test_texts) + len(data.train_texts) == 26
+
+
+def test_predictions_csv_neutralises_formulas(tmp_path):
+    """Issue 17: user text, labels and replies starting with = + - @ tab CR are disarmed (core.exports)."""
+    import csv as _csv
+
+    from core.classifiers.evaluate import Evaluation, MethodResult
+
+    hostile = ['=HYPERLINK("http://x","click")', "+1+2", "\t=cmd", "@SUM(A1)", "plain"]
+    data = cdata.LabelledData("h.csv", ["a", "b"], ["-neg", "pos"], hostile, ["-neg", "pos", "-neg", "pos", "pos"],
+                              ["-neg", "pos"])
+    scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
+    res = MethodResult("zeroshot", "Zero-shot", labels=["-neg", "pos", "-neg", "pos", "pos"], scores=scores,
+                       raw=["=2*3", "ok", "-x", "y", "z"])
+    path = Evaluation(data, [res], 0.1).write_predictions(tmp_path)
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(_csv.reader(f))
+    cells = [c for row in rows[1:] for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c.startswith("-") and not c[1:2].isdigit())]
+    assert rows[1][1] == "'" + hostile[0] and rows[1][2] == "'-neg" and rows[1][4] == "0.9"
