@@ -66,6 +66,8 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
 .dark .lab-job-error { background:#450a0a; color:#fecaca; }
 .lab-job-bar { height:4px; background:var(--border-color-primary); border-radius:2px; margin-top:.35rem; }
 .lab-job-bar > div { height:4px; background:var(--color-accent); border-radius:2px; transition:width .2s; }
+.lab-takehome { padding:.35rem .6rem; border-radius:10px; }
+.lab-takehome-title { font-weight:600; font-size:.9rem; padding-top:.35rem; white-space:nowrap; }
 .lab-footer { color:var(--body-text-color-subdued); font-size:.8rem; text-align:center; padding:.6rem; }
 @media (max-width: 640px) {
   .lab-header .lab-sub { display:none; }
