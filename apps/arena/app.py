@@ -205,8 +205,9 @@ def build(arena: Any = None) -> gr.Blocks:
                 live_on = gr.Checkbox(label="Live updates (every 3 s)", value=False)
                 live_html = gr.HTML()
                 with gr.Row():
-                    live_table = gr.Dataframe(interactive=False, scale=3)
-                    voters_table = gr.Dataframe(interactive=False, scale=2, label="votes per participant")
+                    live_table = gr.Dataframe(headers=["rank", "contestant", "Elo (K=4)", "battles"], interactive=False, scale=3)
+                    voters_table = gr.Dataframe(headers=["participant", "votes"], interactive=False, scale=2,
+                                                label="votes per participant")
                 timer = gr.Timer(3.0, active=False)
             with gr.Tab("📦 Export", id="arena-export"):
                 gr.Markdown(V.EXPORT_NOTE)
