@@ -7,8 +7,7 @@ from typing import Any
 import gradio as gr
 
 from apps.common import app_title, errors_inline, section_link, themed, user_errors
-from apps.tokenizers import MANIFEST
-from apps.tokenizers import views
+from apps.tokenizers import MANIFEST, views
 from core.settings import get_settings
 from core.tokenizers import available_specs, default_selection
 from core.tokenizers import compare as core_arena

@@ -16,7 +16,7 @@ from core.settings import get_settings
 
 from .registry import HUB_PREFIX, SPEC_BY_ID, available_specs, get_tokenizer, label_of
 from .render import (DIFF_CHARS, RENDER_LIMIT, BoundaryDiff, Group, TextCounts, TokenStats, boundary_diff,
-                     decode_safely, esc, grapheme_boundaries, group_tokens, parse_ids, render_tokens, sanitize, text_counts,
+                     decode_safely, grapheme_boundaries, group_tokens, parse_ids, render_tokens, sanitize, text_counts,
                      token_stats)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "tokenizers"

@@ -5,14 +5,14 @@ Everything user-supplied that ends up in HTML goes through :func:`core.escape.es
 from __future__ import annotations
 
 import bisect
-import html
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
-from .backends import ArenaTokenizer, Encoding
 from core.escape import esc
+
+from .backends import ArenaTokenizer, Encoding
 
 RENDER_LIMIT = 1000  # tokens drawn per column; counts always cover the whole text
 DIFF_CHARS = 2000  # characters shown in the boundary diff

@@ -35,7 +35,7 @@ def test_api_lists_vision_endpoints(served) -> None:
 
 
 def test_labels_on_builtin_and_uploaded_photo(served) -> None:
-    plot, table, compare, info = served.predict(
+    plot, table, compare, info, status = served.predict(
         ["cat"], [handle_file(str(builtin_path("coffee")))], None, "cat, car, cup of coffee", "a photo of a {}",
         "a photo of a {}\n{}", api_name="/vision_labels")
     rows = _rows(table)
@@ -45,6 +45,7 @@ def test_labels_on_builtin_and_uploaded_photo(served) -> None:
     assert cat["cat"] > cat["car"]
     assert "offline proxy" in info and "EfficientNet-Lite0" in info and "not CLIP" in info
     assert plot is not None and compare is not None
+    assert "Done in" in status  # the job runner's status line
 
 
 def test_bad_inputs_show_messages(served) -> None:
@@ -59,7 +60,7 @@ def test_bad_inputs_show_messages(served) -> None:
 
 
 def test_similarity_view_and_ask(served) -> None:
-    plot, info = served.predict(["cat", "coffee"], None, None, "a cat\na cup of coffee", api_name="/vision_similarity")
+    plot, info, _status = served.predict(["cat", "coffee"], None, None, "a cat\na cup of coffee", api_name="/vision_similarity")
     assert "cat → “a cat”" in info and "coffee → “a cup of coffee”" in info and "not CLIP" in info
     gallery, html = served.predict(["rocket"], None, None, api_name="/vision_view")
     assert len(gallery) == 3 and "EfficientNet-Lite0" in html and "[1, 3, 224, 224]" in html
@@ -69,7 +70,24 @@ def test_similarity_view_and_ask(served) -> None:
 
 
 def test_offline_caption_endpoint(served) -> None:
-    html, table = served.predict(["coffee"], None, None, "blip-caption-base", 1, api_name="/vision_caption")
+    html, table, _status = served.predict(["coffee"], None, None, "offline-smollm2", 1, api_name="/vision_caption")
     rows = _rows(table)
     assert len(rows) == 1 and rows[0]["rank"] == 1 and rows[0]["caption"]
     assert "not BLIP" in html and "vision-cap" in html
+
+
+def test_offline_choices_offer_only_what_runs() -> None:
+    """Offline the caption dropdown holds the one model that runs; questions are off, with the reason."""
+    from core.vision.availability import OFFLINE_CAPTIONER, caption_choices, vqa_reason
+
+    choices, default, why = caption_choices()
+    assert [v for _, v in choices] == [OFFLINE_CAPTIONER] and default == OFFLINE_CAPTIONER
+    assert "hub mode" in why and "BLIP" in why
+    assert "BLIP-2" in vqa_reason()
+    demo = build()
+    config = demo.get_config_file()
+    comps = {c.get("props", {}).get("elem_id"): c["props"] for c in config["components"]}
+    assert comps["vision-ask-btn"]["interactive"] is False
+    assert comps["vision-question"]["interactive"] is False
+    assert [c[1] for c in comps["vision-cap-model"]["choices"]] == [OFFLINE_CAPTIONER]
+    assert "hub mode" in comps["vision-cap-model"]["info"]
