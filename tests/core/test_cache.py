@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from core.cache import MB, BudgetCache, Registry, budget_cache, estimate_size, memory_report
 from core.loader import ModelCache
@@ -60,8 +61,14 @@ def test_own_caps_on_items_and_bytes():
     assert d.keys() == ["b"]
 
 
-def test_concurrent_get_or_create_builds_once():
-    c = BudgetCache("c", registry=Registry(budget_bytes=10 * MB))
+@pytest.mark.parametrize("kind", ["budget cache", "model cache"])
+def test_concurrent_first_requests_build_once(kind):
+    if kind == "budget cache":
+        c = BudgetCache("c", registry=Registry(budget_bytes=10 * MB))
+        get = lambda factory: c.get_or_create("k", factory, size=1)  # noqa: E731
+    else:
+        m = ModelCache(budget_mb=1000)
+        get = lambda factory: m.get(("m", "x"), 1, factory)  # noqa: E731
     calls = []
 
     def slow():
@@ -70,10 +77,10 @@ def test_concurrent_get_or_create_builds_once():
         return object()
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(c.get_or_create("k", slow, size=1))) for _ in range(6)]
+    threads = [threading.Thread(target=lambda: results.append(get(slow))) for _ in range(6)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    assert len(calls) == 1 and len({id(r) for r in results}) == 1 and c.builds == 1
+    assert len(calls) == 1 and len({id(r) for r in results}) == 1
 
 
 def test_different_keys_build_in_parallel():

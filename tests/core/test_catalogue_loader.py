@@ -1,6 +1,3 @@
-import threading
-import time
-
 import pytest
 
 from core import catalogue, loader
@@ -55,22 +52,6 @@ def test_cache_loads_once_and_evicts_least_recently_used():
     assert calls == ["a", "b", "c"]
     assert ("b", "x") not in cache.loaded() and ("a", "x") in cache.loaded()
     assert cache.loads == 3
-
-
-def test_concurrent_first_requests_load_once():
-    cache = ModelCache(budget_mb=1000)
-    calls = []
-
-    def slow():
-        calls.append(1)
-        time.sleep(0.2)
-        return object()
-
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.get(("m", "x"), 1, slow))) for _ in range(5)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert len(calls) == 1 and len({id(r) for r in results}) == 1
 
 
 def test_missing_offline_asset_is_one_actionable_line(tmp_path):
