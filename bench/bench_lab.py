@@ -76,7 +76,7 @@ def import_time(module: str) -> float:
 
 
 def main() -> None:
-    from apps import available_apps
+    from apps import manifests
 
     port = _port()
     bare = min(cold_start([sys.executable, "-c", BARE_APP, str(port)], port) for _ in range(2))
@@ -88,8 +88,9 @@ def main() -> None:
     base_import = min(import_time("gradio") for _ in range(2))
     header("Import time of each app module (fresh process)", "import gradio")
     print(row("import gradio", base_import, base_import))
-    for app, _ in available_apps():
-        print(row(app.module, min(import_time(app.module) for _ in range(2)), base_import))
+    for app in manifests():
+        module = f"apps.{app.slug}.app"
+        print(row(module, min(import_time(module) for _ in range(2)), base_import))
 
     base = json.loads(subprocess.run([sys.executable, "-c", BASE_RSS], capture_output=True, text=True,
                                      check=True).stdout)
