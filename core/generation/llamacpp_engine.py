@@ -237,8 +237,7 @@ class EnginePool:
             if not template:
                 self._formatters[add_generation_prompt] = None
             else:
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
+                Jinja2ChatFormatter = importlib.import_module("llama_cpp.llama_chat_format").Jinja2ChatFormatter
                 eos, bos = llm.token_eos(), llm.token_bos()
                 self._formatters[add_generation_prompt] = Jinja2ChatFormatter(
                     template=template,
@@ -408,7 +407,7 @@ class LlamaCppBackend(LocalBackend):
                    stop: threading.Event | None = None) -> Iterator[str]:
         pool = self.pool()
         check_prompt_length(len(ids), params.max_new_tokens, pool.context_window)
-        from llama_cpp import StoppingCriteriaList
+        StoppingCriteriaList = llama_cpp_module().StoppingCriteriaList
 
         def stopped(_ids: Any, _logits: Any) -> bool:
             return stop is not None and stop.is_set()
