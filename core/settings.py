@@ -47,6 +47,8 @@ class Limits:
     max_new_tokens: int = 1_024
     jobs_per_session: int = 2  # concurrent heavy jobs per browser session
     request_timeout_s: float = 60.0  # remote API calls
+    train_max_steps: int = 200  # optimizer steps of one fine-tuning run (core/training)
+    train_max_examples: int = 2_000  # training examples one fine-tuning run may use
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_new_tokens=_env_int(env, "LLM_LAB_MAX_NEW_TOKENS", Limits.max_new_tokens),
         jobs_per_session=_env_int(env, "LLM_LAB_JOBS_PER_SESSION", Limits.jobs_per_session),
         request_timeout_s=_env_float(env, "LLM_LAB_REQUEST_TIMEOUT", Limits.request_timeout_s),
+        train_max_steps=_env_int(env, "LLM_LAB_TRAIN_MAX_STEPS", Limits.train_max_steps),
+        train_max_examples=_env_int(env, "LLM_LAB_TRAIN_MAX_EXAMPLES", Limits.train_max_examples),
     )
     return Settings(
         mode=mode,
