@@ -67,12 +67,12 @@ def build() -> gr.Blocks:
                                  file_types=[".csv", ".tsv", ".txt"], visible=False, elem_id="topics-upload")
                 text_col = gr.Dropdown([], label="Text column", elem_id="topics-text-col")
                 with gr.Row():
-                    time_col = gr.Dropdown([h.NONE], value=h.NONE, label="Timestamp column (optional)")
-                    class_col = gr.Dropdown([h.NONE], value=h.NONE, label="Class column (optional)")
-                with gr.Row():
                     run_btn = gr.Button("Find topics", variant="primary", elem_id="topics-run", scale=3)
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="topics-stop", scale=1, min_width=70)
                 run_status = gr.HTML(elem_id="topics-status")
+                with gr.Row():
+                    time_col = gr.Dropdown([h.NONE], value=h.NONE, label="Timestamp column (optional)")
+                    class_col = gr.Dropdown([h.NONE], value=h.NONE, label="Class column (optional)")
                 preview_out = gr.HTML()
                 gr.HTML('<div class="topics-step">2 · Pipeline</div>')
                 embed = gr.Dropdown(_embed_choices(), value="embed-gte-small", label="Embedding model")
@@ -173,8 +173,9 @@ def build() -> gr.Blocks:
                       seed, min_cluster_size, min_samples, selection, stop_words, ngram_max, min_df,
                       representation, diversity]
         job_on(run_btn.click, h.run_topics, run_inputs, [run_state, *main_outputs], slug=SLUG, kind="fit",
-               status=run_status, stop=stop_btn, expect_s=60.0, api_name="topics_run", validator=h.check_run,
+               status=run_status, stop=stop_btn, expect_s=60.0, api_name="topics_run",
                ).success(h.extra_views, run_state, extra_outputs, api_name="topics_views")
+        run_btn.click(h.check_run, table_state, run_status, queue=False, api_visibility="private")
         gr.on([search_btn.click, query.submit], h.search_topics, [run_state, query], found, api_name="topics_search")
         job_on(outlier_btn.click, h.outliers, [run_state, strategy, threshold, use_target, target_pct],
                [outlier_out, run_state, *main_outputs], slug=SLUG, kind="outliers", status=tool_status,

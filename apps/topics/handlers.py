@@ -48,8 +48,7 @@ def upload_prompt() -> tuple:
     """'Upload a CSV file' chosen: forget the previous table, so Find topics cannot run on it."""
     from apps.topics.views import UPLOAD_PROMPT
 
-    return (None, gr.Dropdown(choices=[], value=None), gr.Dropdown(choices=[NONE], value=NONE),
-            gr.Dropdown(choices=[NONE], value=NONE), UPLOAD_PROMPT)
+    return (None, gr.skip(), gr.skip(), gr.skip(), UPLOAD_PROMPT)  # columns follow once a file is loaded
 
 
 @user_errors
@@ -100,11 +99,15 @@ def main_views(run: Any) -> tuple:
             figures.safe(figures.barchart, run))
 
 
-def check_run(table: Any, *_: Any) -> None:
-    """Refuse a run at once (before the queue) when there is nothing to run on."""
-    if table is None:
-        raise gr.Error("Upload a CSV file first (or pick a built-in corpus): there are no documents to "
-                       "find topics in.", title="No documents", print_exception=False)
+NO_DOCUMENTS = "Upload a CSV file first (or pick a built-in corpus): there are no documents to find topics in."
+
+
+def check_run(table: Any) -> Any:
+    """Run outside the queue on the same click: says at once, in the status line, that there is
+    nothing to run on (the queued job refuses too, for API callers)."""
+    from apps.common import error_html
+
+    return error_html(NO_DOCUMENTS) if table is None else gr.skip()
 
 
 @user_errors
@@ -117,8 +120,7 @@ def run_topics(table: Any, text_col: str, time_col: str, class_col: str, embed: 
     from core.topics.pipeline import fit_topics
 
     if table is None:
-        raise LabError("Upload a CSV file first (or pick a built-in corpus): there are no documents to "
-                       "find topics in.")
+        raise LabError(NO_DOCUMENTS)
     config = make_config(embed, n_neighbors, n_components, min_dist, metric, seed, min_cluster_size, min_samples,
                          selection, stop_words, ngram_max, min_df, representation, diversity)
     corpus = prepare(table, col(text_col), col(time_col), col(class_col), hover_column=table.hover_column)

@@ -50,7 +50,9 @@ def test_bad_uploads_get_clear_messages(app: Any, tmp_path: Path) -> None:
     numbers.write_text("a,b\n" + "\n".join(f"{i},{i * 2}" for i in range(50)))
     with pytest.raises(Exception, match="no column with text"):
         app.predict("upload", handle_file(str(numbers)), api_name="/topics_load")
-    # "Upload a CSV file" without a file: the table is cleared, and Find topics is refused at once
+    # "Upload a CSV file" without a file after a corpus was loaded: the table is cleared, and Find
+    # topics is refused at once (it used to run silently on the previous/default corpus)
+    app.predict("sample", None, api_name="/topics_load")
     *_, prompt = app.predict("upload", None, api_name="/topics_load")
     assert "Choose a CSV file" in prompt
     t0 = time.perf_counter()
@@ -108,3 +110,44 @@ def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
     files = app.predict(api_name="/topics_export")
     names = sorted(Path(f["path"] if isinstance(f, dict) else f).name for f in files)
     assert names == ["bertopic_model.zip", "documents_topics.csv", "topics.csv"]
+
+
+def test_cancelled_fit_frees_its_slot_within_two_seconds(app: Any) -> None:
+    """A long fit (the 3,824 news articles) cancelled through gradio_client (job.cancel()) leaves the
+    shared pool at once: the next participant's queued fit starts within 2 s, the first one's thread ends."""
+    import threading
+
+    from gradio_client import Client
+
+    from core import jobs
+
+    old = jobs._POOL
+    jobs._POOL = jobs.ModelPool(1)  # one slot: the second fit must wait for the first
+    try:
+        other = Client(app.src, verbose=False, download_files=False)  # another participant
+        app.predict("news", None, api_name="/topics_load")
+        other.predict("upload", handle_file(str(SAMPLE_CSV)), api_name="/topics_load")
+        first = app.submit("text", "publish_date", "source", *SETTINGS, api_name="/topics_run")
+        deadline = time.monotonic() + 60
+        while not jobs.pool().snapshot()["running"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)  # embedding the articles now
+        second = other.submit("text", "date", "source", *SETTINGS, api_name="/topics_run")
+        while jobs.pool().snapshot()["waiting"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jobs.pool().snapshot()["waiting"] == 1
+        t0 = time.monotonic()
+        first.cancel()
+        while jobs.pool().snapshot()["waiting"] and time.monotonic() - t0 < 5:
+            time.sleep(0.05)
+        freed = time.monotonic() - t0
+        assert freed < 2.0, f"the next fit started {freed:.1f} s after the cancel"
+        summary, *_ = second.result(timeout=300)
+        assert "topics" in summary
+        t1 = time.monotonic()  # the cancelled fit's thread stops at its next batch
+        while any(t.name == "job-topics-fit" for t in threading.enumerate()) and time.monotonic() - t1 < 10:
+            time.sleep(0.1)
+        assert not any(t.name == "job-topics-fit" for t in threading.enumerate())
+        assert jobs.pool().snapshot()["running"] == []
+    finally:
+        jobs._POOL = old

@@ -203,3 +203,54 @@ def test_too_few_documents_and_impossible_settings(corpus: Any, emb_store: embed
 def test_numba_warm_up_is_once() -> None:
     warmup.warm_numba()
     assert warmup.warm_numba() == 0.0
+
+
+def test_mmr_candidate_words_are_embedded_once(corpus: Any, emb_store: embed.EmbeddingStore) -> None:
+    words = embed.word_cache()
+    first = _fresh(corpus, emb_store, representation="mmr", diversity=0.5)
+    before = words.embedded
+    again = _fresh(corpus, emb_store, representation="mmr", diversity=0.5)
+    assert words.embedded == before  # the re-cluster embeds no word again
+    assert again.topics == first.topics and again.words(0) == first.words(0)
+
+
+def test_a_fit_stops_between_embedding_batches_and_reports_progress(corpus: Any, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from core import jobs
+
+    job = jobs.Job("topics", "fit")
+    outcome: list[Any] = []
+
+    def work() -> None:
+        with jobs.running(job):
+            try:
+                pipeline.fit_topics(corpus, CONFIG, embeddings_store=embed.EmbeddingStore(tmp_path))
+                outcome.append("finished")
+            except jobs.Stopped as exc:
+                outcome.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while "Embedding documents" not in job.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "Embedding documents" in job.text and job.fraction is not None
+    t0 = time.monotonic()
+    job.stop("stopped by you")
+    thread.join(10)
+    assert outcome and isinstance(outcome[0], jobs.Stopped)
+    assert time.monotonic() - t0 < 3.0  # one batch of 32 documents at most
+
+
+def test_topic_exports_neutralise_spreadsheet_formulas(tmp_path: Path) -> None:
+    from core.topics.export import _write_frame
+
+    frame = pd.DataFrame({"document": ["=HYPERLINK(\"http://x\")", "\t=1+1", "-2 degrees", "plain"],
+                          "topic": [0, 1, -1, 2]})
+    path = tmp_path / "t.csv"
+    _write_frame(path, frame)
+    back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    assert back["document"].tolist() == ["'=HYPERLINK(\"http://x\")", "'\t=1+1", "'-2 degrees", "plain"]
+    assert back["topic"].tolist() == [0, 1, -1, 2]  # numbers stay numbers
