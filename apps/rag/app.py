@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps.common import app_title, esc, heavy
+from apps.common import app_title, esc
+from apps.common.jobs import job_on
 from apps.rag import MANIFEST, views
 from apps.rag import events as ev
 
@@ -65,6 +66,9 @@ def build() -> gr.Blocks:
                                                     elem_id="rag-builtin")
                             index_btn = gr.Button("Re-chunk with these settings", elem_id="rag-index")
                             clear_btn = gr.Button("Clear my documents", variant="stop", elem_id="rag-clear")
+                        with gr.Row():
+                            docs_job = gr.HTML(elem_id="rag-docs-job")
+                            docs_stop = gr.Button("Stop", size="sm", scale=0, min_width=80, elem_id="rag-docs-stop")
                         gr.Markdown(
                             f"Limits: {settings.limits.upload_mb} MB per file, {settings.limits.pdf_pages} PDF "
                             "pages. Scanned PDFs need OCR, which is not supported. Indexes are kept on the "
@@ -107,8 +111,10 @@ def build() -> gr.Blocks:
                         style = gr.Radio(STYLE_CHOICES, value=ev.GENERATIVE, label="Answer style",
                                          elem_id="rag-style")
                         with gr.Row():
+                            chat_job = gr.HTML(elem_id="rag-chat-job")
+                            chat_stop = gr.Button("Stop", size="sm", scale=0, min_width=80, elem_id="rag-chat-stop")
                             clear_chat = gr.Button("Clear chat", size="sm", scale=0, min_width=120)
-                            gr.HTML(f'<div class="lab-note">{esc(_model_note(settings.offline))}</div>')
+                        gr.HTML(f'<div class="lab-note">{esc(_model_note(settings.offline))}</div>')
                         with gr.Accordion("Exact prompt sent to the model", open=False, elem_id="rag-prompt-acc"):
                             prompt_box = gr.Code(label="prompt", language=None, lines=14, max_lines=40,
                                                  wrap_lines=True, elem_id="rag-prompt")
@@ -138,6 +144,8 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     cmp_q = gr.Textbox(label="Question", value=ev.EXAMPLES[0], scale=4, elem_id="rag-cmp-q")
                     cmp_btn = gr.Button("Compare", variant="primary", scale=1, elem_id="rag-cmp-btn")
+                    cmp_stop = gr.Button("Stop", scale=0, min_width=80, elem_id="rag-cmp-stop")
+                cmp_job = gr.HTML(elem_id="rag-cmp-job")
                 with gr.Row(equal_height=False, elem_classes="rag-cmp-row"):
                     cmp_cells = [gr.HTML(elem_id=f"rag-cmp-{i}") for i in range(4)]
             # ---------------------------------------------------------------- evaluate
@@ -152,6 +160,8 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     eval_k = gr.Slider(1, 10, value=3, step=1, label="k for hit@k")
                     eval_btn = gr.Button("Score the retrievers", variant="primary", elem_id="rag-eval-btn")
+                    eval_stop = gr.Button("Stop", scale=0, min_width=80, elem_id="rag-eval-stop")
+                eval_job = gr.HTML(elem_id="rag-eval-job")
                 eval_note = gr.HTML()
                 eval_table = gr.Dataframe(label="Scores (mean over questions)", interactive=False,
                                           elem_id="rag-eval-table")
@@ -159,23 +169,25 @@ def build() -> gr.Blocks:
                                            interactive=False, wrap=True)
 
         index_outputs = [state, status, stats, doc_pick, chunk_table, examples]
-        builtin_btn.click(ev.load_builtin, [strategy, size, overlap, state], index_outputs,
-                          api_name="rag_load_builtin", **heavy())
-        index_inputs = [files, strategy, size, overlap, state]
-        index_btn.click(ev.index_files, index_inputs, index_outputs, api_name="rag_index", **heavy())
-        files.upload(ev.index_files, index_inputs, index_outputs, api_visibility="private", **heavy())
+        docs_job_kw = {"slug": SLUG, "status": docs_job, "stop": docs_stop, "expect_s": 15.0}
+        job_on(builtin_btn.click, ev.load_builtin, [strategy, size, overlap, state], index_outputs,
+               kind="index", api_name="rag_load_builtin", **docs_job_kw)
+        job_on([index_btn.click, files.upload], ev.index_files, [files, strategy, size, overlap, state],
+               index_outputs, kind="index", api_name="rag_index", **docs_job_kw)
         clear_btn.click(ev.clear_documents, [state], index_outputs + [chatbot, sources, prompt_box],
                         api_name="rag_clear")
         gr.on([doc_pick.change, needle.submit], ev.browse_chunks, [state, doc_pick, needle], chunk_table,
               api_name="rag_chunks")
         examples.click(lambda s: s[0], examples, question, api_visibility="private", queue=False)
         gen_inputs = [kind, model, base_url, api_key, remote_model, max_new]
-        question.submit(ev.ask, [question, chatbot, state, mode, rerank, k, threshold, *gen_inputs, style],
-                        [chatbot, sources, prompt_box, state, question], api_name="rag_ask", **heavy())
+        job_on(question.submit, ev.ask, [question, chatbot, state, mode, rerank, k, threshold, *gen_inputs, style],
+               [chatbot, sources, prompt_box, state, question], slug=SLUG, kind="answer", status=chat_job,
+               stop=chat_stop, api_name="rag_ask", show_done=False)
         clear_chat.click(lambda: ([], views.EMPTY_SOURCES, ""), None, [chatbot, sources, prompt_box],
                          api_visibility="private", queue=False)
-        gr.on([cmp_btn.click, cmp_q.submit], ev.compare, [cmp_q, state, rerank, k, threshold, *gen_inputs],
-              cmp_cells, api_name="rag_compare", **heavy())
-        eval_btn.click(ev.evaluate, [eval_rows, eval_k, state, rerank], [eval_table, eval_detail, eval_note],
-                       api_name="rag_evaluate", **heavy())
+        job_on([cmp_btn.click, cmp_q.submit], ev.compare, [cmp_q, state, rerank, k, threshold, *gen_inputs],
+               cmp_cells, slug=SLUG, kind="compare", status=cmp_job, stop=cmp_stop, expect_s=30.0,
+               api_name="rag_compare")
+        job_on(eval_btn.click, ev.evaluate, [eval_rows, eval_k, state, rerank], [eval_table, eval_detail, eval_note],
+               slug=SLUG, kind="evaluate", status=eval_job, stop=eval_stop, api_name="rag_evaluate")
     return demo

@@ -1,7 +1,7 @@
 """RAG Chat's event handlers: UI values in, core calls, views out. No layout here (see app.py)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,6 +10,8 @@ import gradio as gr
 from apps.common import esc_md, session_hash, user_errors
 from apps.rag import views
 from core.errors import LabError
+from core.jobs import report as job_report
+from core.jobs import stop_event
 
 EXAMPLES = ["how precise was the science", "How much money did Interstellar make?",
             "What went wrong with Hubble's mirror?", "What is the mass of the moon?",
@@ -63,10 +65,6 @@ def embedder() -> str:
     return embedder_label()
 
 
-def _progress(progress: Any) -> Callable[[float, str], None]:
-    return lambda f, d: progress(f, desc=d)
-
-
 def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[str]) -> tuple:
     notes = [n for ref in state.refs for n in ref.notes] + notes
     msg = views.index_status(state.refs, result, state.config, embedder(), errors, notes)
@@ -75,43 +73,41 @@ def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[s
             views.chunk_rows(result.collection), examples_update(state))
 
 
-def _index(state: Session | None, docs: list, cfg: Any, progress: Any, *, builtin: bool = False) -> tuple:
+def _index(state: Session | None, docs: list, cfg: Any, *, builtin: bool = False) -> tuple:
+    """Index for this session's holder (progress and Stop through core.jobs, between embedding batches)."""
     from core.rag.sessions import BUILTIN, index_for
 
     state = state or Session()
     holder = _holder(state)
     refs = [] if builtin else list(state.refs)
-    result = index_for(holder, state.refs, docs, cfg, replace=builtin, pin=BUILTIN if builtin else None,
-                       progress=_progress(progress))
+    result = index_for(holder, state.refs, docs, cfg, replace=builtin, pin=BUILTIN if builtin else None)
     keeps_builtin = state.builtin and not builtin and bool(refs)
     new = Session(result.refs, cfg, state.turn, holder, builtin or keeps_builtin)
     return new, result
 
 
 @user_errors
-def load_builtin(strategy: str, size: float, overlap: float, state: Session | None,
-                 progress: gr.Progress = gr.Progress()) -> tuple:
+def load_builtin(strategy: str, size: float, overlap: float, state: Session | None) -> tuple:
     from core.rag.documents import builtin_corpus
 
-    state, result = _index(state, list(builtin_corpus()), config(strategy, size, overlap), progress, builtin=True)
+    state, result = _index(state, list(builtin_corpus()), config(strategy, size, overlap), builtin=True)
     return _index_outputs(state, result, [], [BUILTIN_NOTE])
 
 
 @user_errors
-def index_files(files: Any, strategy: str, size: float, overlap: float, state: Session | None,
-                progress: gr.Progress = gr.Progress()) -> tuple:
+def index_files(files: Any, strategy: str, size: float, overlap: float, state: Session | None) -> tuple:
     """Index new uploads (added to what the session holds); without files, re-chunk what is loaded."""
     from core.rag.documents import read_documents
 
     cfg = config(strategy, size, overlap)
     files = files if isinstance(files, list) else ([files] if files else [])
     if not files and state and state.refs:
-        state, result = _index(state, [], cfg, progress)
+        state, result = _index(state, [], cfg)
         return _index_outputs(state, result, [], [])
     read = read_documents(files)
     if not read.docs:
         raise LabError(" ".join(read.errors))
-    state, result = _index(state, read.docs, cfg, progress)
+    state, result = _index(state, read.docs, cfg)
     return _index_outputs(state, result, read.errors, [])
 
 
@@ -201,7 +197,7 @@ def ask(question: str, history: list | None, state: Session | None, mode: str, r
     history += [{"role": "user", "content": esc_md(question)}, {"role": "assistant", "content": "…"}]
     for ans in answer_stream(question, coll, backend, mode=full_mode, k=int(k), threshold=float(threshold),
                              params=_params(max_new), reranker=_reranker(rerank and mode != "none"),
-                             embed=_embed(), style=style):
+                             embed=_embed(), style=style, stop=stop_event()):
         history[-1] = {"role": "assistant", "content": views.answer_html(ans, prefix)}
         yield history, views.sources_html(ans, prefix), ans.prompt, state, ""
 
@@ -218,13 +214,13 @@ def compare(question: str, state: Session | None, rerank: bool, k: float, thresh
     backend = _backend(kind, model, base_url, api_key, remote_model)
     modes = ["none", "bm25", "dense", "hybrid+rerank" if rerank else "hybrid"]
     for results in compare_stream(question, coll, backend, modes=modes, k=int(k), threshold=float(threshold),
-                                  params=_params(max_new), reranker=_reranker(rerank), embed=_embed()):
+                                  params=_params(max_new), reranker=_reranker(rerank), embed=_embed(),
+                                  stop=stop_event()):
         yield tuple(views.compare_cell(results.get(m), m, RETRIEVER_LABELS.get(m, m)) for m in modes)
 
 
 @user_errors
-def evaluate(rows: Any, k: float, state: Session | None, rerank: bool,
-             progress: gr.Progress = gr.Progress()) -> tuple:
+def evaluate(rows: Any, k: float, state: Session | None, rerank: bool) -> tuple:
     import pandas as pd
 
     from core.rag.evaluation import evaluate as run_eval
@@ -235,8 +231,7 @@ def evaluate(rows: Any, k: float, state: Session | None, rerank: bool,
         raise LabError("No documents are loaded: load the built-in corpus (its labelled set is pre-filled) "
                        "or upload files and write your own questions.")
     values = rows.values.tolist() if hasattr(rows, "values") else (rows.get("data") if isinstance(rows, dict) else rows)
-    report = run_eval(coll, parse_items(values or []), k=int(k), reranker=_reranker(rerank),
-                      progress=_progress(progress))
+    report = run_eval(coll, parse_items(values or []), k=int(k), reranker=_reranker(rerank), progress=job_report)
     detail = [[item["question"]] + [s.per_question[i]["first relevant rank"] or "—" for s in report.scores]
               for i, item in enumerate(report.scores[0].per_question)]
     return (pd.DataFrame(report.table(), columns=report.headers()),

@@ -315,7 +315,8 @@ def finish_citations(ans: RagAnswer, embed: Callable[[Sequence[str]], Any] | Non
 def compare_stream(question: str, collection: Collection | None, backend: Any, *,
                    modes: Sequence[str] = MODES, k: int = 4, threshold: float = 0.3,
                    params: SamplingParams = DEFAULT_PARAMS, reranker: Scorer | None = None,
-                   embed: Callable[[Sequence[str]], Any] | None = None) -> Iterator[dict[str, RagAnswer]]:
+                   embed: Callable[[Sequence[str]], Any] | None = None,
+                   stop: threading.Event | None = None) -> Iterator[dict[str, RagAnswer]]:
     """The same question under several retrieval modes, one after another (yielding all so far)."""
     if not (question or "").strip():
         raise LabError("Type a question first.")
@@ -323,7 +324,9 @@ def compare_stream(question: str, collection: Collection | None, backend: Any, *
         raise LabError("No documents are loaded: upload files or load the built-in corpus before comparing.")
     results: dict[str, RagAnswer] = {}
     for mode in modes:
+        if stop is not None and stop.is_set():
+            return
         for ans in answer_stream(question, collection, backend, mode=mode, k=k, threshold=threshold,
-                                 params=params, reranker=reranker, embed=embed):
+                                 params=params, reranker=reranker, embed=embed, stop=stop):
             results[mode] = replace(ans)
             yield dict(results)

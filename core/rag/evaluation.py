@@ -11,6 +11,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from core.errors import LabError
+from core.jobs import check_stop
 from core.rag import metrics
 from core.rag.chunking import normalise
 from core.rag.documents import EvalItem
@@ -98,6 +99,7 @@ def evaluate(collection: Collection, items: Sequence[EvalItem], retrievers: Sequ
         base = name.split("+")[0]
         h1, hk, rr_, nd, ap, rows = [], [], [], [], [], []
         for item, n_rel in usable:
+            check_stop()
             hits = collection.search(item.question, base, DEPTH, reranker=rr, rerank_candidates=20)
             rels = judge(hits, item.passages)
             h1.append(metrics.hit_at_k(rels, 1))
@@ -151,6 +153,7 @@ def evaluate_configs(corpora: dict[str, tuple[Sequence[Any], Sequence[EvalItem]]
             for retriever in retrievers:
                 h1, hk, rr = [], [], []
                 for item in items:
+                    check_stop()
                     rels = judge(coll.search(item.question, retriever, DEPTH), item.passages)
                     h1.append(metrics.hit_at_k(rels, 1))
                     hk.append(metrics.hit_at_k(rels, k))

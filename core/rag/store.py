@@ -277,6 +277,29 @@ class _CollectionCache:
 _collections = _CollectionCache()
 
 
+EMBED_BATCH = 64
+
+
+def _embed_batches(texts: list[str], encode: Callable[[Sequence[str]], np.ndarray], name: str,
+                   progress: Progress | None, span: tuple[float, float]) -> np.ndarray:
+    """Embed in batches of :data:`EMBED_BATCH`, checking for Stop (``core.jobs.check_stop``) and
+    reporting "embedding 1,200 / 3,824" between batches."""
+    from core.jobs import check_stop, report
+
+    parts = []
+    total = len(texts)
+    for start in range(0, total, EMBED_BATCH):
+        check_stop()
+        text = f"embedding {name}: {start:,} / {total:,} chunks"
+        fraction = span[0] + (span[1] - span[0]) * start / max(total, 1)
+        report(fraction, text)
+        if progress:
+            progress(fraction, text)
+        parts.append(np.asarray(encode(texts[start:start + EMBED_BATCH]), dtype=np.float32))
+    check_stop()
+    return np.concatenate(parts) if parts else np.asarray(encode([]), dtype=np.float32)
+
+
 def build_collection(docs: Sequence[Document], config: ChunkConfig, *,
                      store: IndexStore | None = None,
                      encode_passages: Callable[[Sequence[str]], np.ndarray] | None = None,
@@ -311,7 +334,8 @@ def build_collection(docs: Sequence[Document], config: ChunkConfig, *,
         cached = loaded is not None
         if loaded is None:
             chunks = chunk_document(doc, config, tokenizer=tokenizer)
-            emb = encode_passages([c.text for c in chunks])
+            emb = _embed_batches([c.text for c in chunks], encode_passages, doc.name, progress,
+                                 (n / max(len(docs), 1), (n + 1) / max(len(docs), 1)))
             store.save_index(key, chunks, emb, {"doc": doc.name, "sha": ref.sha, "config": config.key(),
                                                 "embedder": embedder, "chunks": len(chunks)})
         else:

@@ -46,7 +46,7 @@ def test_api_names(app: Any) -> None:
 
 def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
     client = app()
-    status, stats, _, chunks, _ = client.predict("sentence", 2, 0, api_name="/rag_load_builtin")
+    status, stats, _, chunks = client.predict("sentence", 2, 0, api_name="/rag_load_builtin")[:4]
     assert "Indexed 4 document(s)" in status and "30 chunks" in status
     assert [r[0] for r in stats["data"]] == ["interstellar.md", "hubble.md", "gettysburg.txt", "rag_glossary.md"]
     assert len(chunks["data"]) == 30
@@ -55,7 +55,7 @@ def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
 
     job = client.submit("how precise was the science", [], "dense", False, 3, 0.3, *GEN, 32,
                         api_name="/rag_ask")
-    history, sources, prompt, _ = job.result(timeout=300)
+    history, sources, prompt = job.result(timeout=300)[:3]
     answer = history[-1]["content"]
     answer = answer[0]["text"] if isinstance(answer, list) else answer
     assert 'class="rag-cite' in answer and 'href="#rag-src-1-' in answer  # at least one citation link
@@ -64,7 +64,7 @@ def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
 
     job = client.submit("What is the mass of the moon?", history, "dense", False, 3, 0.3, *GEN, 32,
                         api_name="/rag_ask")
-    history, sources, prompt, _ = job.result(timeout=120)
+    history, sources, prompt = job.result(timeout=120)[:3]
     last = history[-1]["content"]
     last = last[0]["text"] if isinstance(last, list) else last
     assert "I could not find this in your documents." in last and prompt == ""
@@ -74,7 +74,7 @@ def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
             "data": [["Where was the film shot?", "Alberta, Iceland and Los Angeles"],
                      ["When was Hubble launched?", "launched on April 24, 1990"],
                      ["A question about nothing", "no such passage anywhere"]]}
-    table, detail, note = client.predict(rows, 3, False, api_name="/rag_evaluate")
+    table, detail, note = client.predict(rows, 3, False, api_name="/rag_evaluate")[:3]
     assert [r[0] for r in table["data"]] == ["bm25", "dense", "hybrid"]
     assert table["headers"] == ["retriever", "hit@1", "hit@3", "MRR", "nDCG@10", "MAP"]
     assert "Scored 2 question(s)" in note and "skipped" in note
@@ -99,9 +99,9 @@ def test_upload_pdf_and_bad_files(app: Any, tmp_path: Path) -> None:
     w = PdfWriter(clone_from=str(good))
     w.encrypt(user_password="pw", owner_password="o", algorithm="AES-256")
     w.write(str(tmp_path / "locked.pdf"))
-    status, stats, _, chunks, _ = client.predict(
+    status, stats, _, chunks = client.predict(
         [handle_file(str(good)), handle_file(str(tmp_path / "empty.txt"))], "sentence", 1, 0,
-        api_name="/rag_index")
+        api_name="/rag_index")[:4]
     assert "Indexed 1 document(s): 2 page(s)" in status and "empty (0 bytes)" in status
     assert stats["data"][0][:5] == ["zebra.pdf", "pdf", 2, stats["data"][0][3], 2]
     assert [r[2] for r in chunks["data"]] == [1, 2]  # page numbers
@@ -110,10 +110,10 @@ def test_upload_pdf_and_bad_files(app: Any, tmp_path: Path) -> None:
     with pytest.raises(AppError, match="smaller than the chunk size"):
         client.predict([handle_file(str(good))], "sentence", 1, 1, api_name="/rag_index")
     # re-chunk with no new files keeps the PDF and reuses nothing (new config)
-    status, stats, _, chunks, _ = client.predict([], "paragraph", 1, 0, api_name="/rag_index")
+    status, stats, _, chunks = client.predict([], "paragraph", 1, 0, api_name="/rag_index")[:4]
     assert "Indexed 1 document(s)" in status and len(chunks["data"]) == 2
 
-    cells = client.submit("Where do okapis live?", False, 2, 0.2, *GEN, 16, api_name="/rag_compare").result(timeout=300)
+    cells = client.submit("Where do okapis live?", False, 2, 0.2, *GEN, 16, api_name="/rag_compare").result(timeout=300)[:4]
     assert len(cells) == 4
     assert "No retrieval" in cells[0] and "BM25" in cells[1] and "Dense" in cells[2] and "Hybrid" in cells[3]
     assert all("Congo" in c for c in cells[1:]) and "Congo" not in cells[0].split("rag-answer")[0]
@@ -144,10 +144,10 @@ def test_two_sessions_clear_only_their_own_documents(app: Any, tmp_path: Path) -
     cleared = alice.predict(api_name="/rag_clear")[0]
     assert "Cleared your documents" in cleared and "other sessions" in cleared
     history, sources, _, _ = bob.submit("Where do okapis live?", [], "hybrid", False, 3, 0.2, *GEN, 16,
-                                        "extractive", api_name="/rag_ask").result(timeout=120)
+                                        "extractive", api_name="/rag_ask").result(timeout=120)[:4]
     assert "Ituri rainforest" in sources and "no longer" not in str(history)
     # Bob's built-in corpus documents were kept too (added before the note): still answerable
     history, sources, _, _ = bob.submit("When was Hubble launched?", [], "bm25", False, 3, 0.0, *GEN, 16,
-                                        "extractive", api_name="/rag_ask").result(timeout=120)
+                                        "extractive", api_name="/rag_ask").result(timeout=120)[:4]
     assert "1990" in sources
     alice.predict("sentence", 2, 0, api_name="/rag_load_builtin")  # the built-in corpus is still stored

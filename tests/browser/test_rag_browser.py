@@ -42,11 +42,15 @@ def test_upload_ask_cited_answer(launch: Any, page: Any, tmp_path: Path) -> None
     pdf = _pdf(tmp_path / "okapi-guide.pdf")
     page.locator("#rag-files input[type=file]").set_input_files(str(pdf))
     page.get_by_text("okapi-guide.pdf").first.wait_for(timeout=30_000)
+    page.locator("#rag-status .rag-ok").wait_for(timeout=120_000)  # the upload indexes at once
+    assert "Indexed 1 document(s): 2 page(s)" in page.locator("#rag-status").inner_text()
+    # the "Try" questions now come from the uploaded document, not the built-in corpus
+    assert "Interstellar" not in page.locator("#rag-try").inner_text()
     page.locator("#rag-strategy").get_by_text("by paragraph").click()
-    page.locator("#rag-index").click()
-    page.locator("#rag-status .rag-ok").wait_for(timeout=120_000)
+    page.locator("#rag-index").click()  # re-chunk with the changed settings
+    page.locator("#rag-status").get_by_text("paragraph", exact=False).first.wait_for(timeout=120_000)
     status = page.locator("#rag-status").inner_text()
-    assert "Indexed 1 document(s): 2 page(s)" in status
+    assert "Indexed 1 document(s): 2 page(s)" in status and "paragraph" in status
     page.locator("#rag-chunks").get_by_text("Okapis eat leaves").first.wait_for()
     screenshot(page, "rag-documents")
 
@@ -68,3 +72,11 @@ def test_upload_ask_cited_answer(launch: Any, page: Any, tmp_path: Path) -> None
     page.locator("#rag-prompt-acc").get_by_text("Exact prompt sent to the model").click()
     page.wait_for_timeout(300)
     screenshot(page, "rag-chat")
+
+    # extractive style: the best passage quoted with its source, no model involved
+    page.locator("#rag-style").get_by_text("Extractive").click()
+    box.fill("Where does the okapi live?")
+    box.press("Enter")
+    page.locator("#rag-chatbot a.rag-cite").nth(1).wait_for(timeout=120_000)
+    page.locator("#rag-chatbot").get_by_text("(okapi-guide.pdf, p. 1)").first.wait_for(timeout=30_000)
+    assert "Congo" in page.locator("#rag-chatbot").inner_text()
