@@ -15,9 +15,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -101,9 +103,10 @@ def embed(model_name: str, texts: Sequence[str], *, batch_size: int = 64, normal
 
     ``prefix`` is prepended to every text before encoding (query instructions such as BGE's); it is
     part of the cache key. ``disk``: True keeps requests of :data:`DISK_MIN_TEXTS` texts or more
-    under :func:`disk_dir`, a folder keeps every request there, False keeps nothing on disk. Only texts not cached yet are encoded, in chunks of ``chunk`` with a stop
-    check and a progress report between them (``progress(fraction, text)`` too, when given).
-    Raises ``core.jobs.Stopped`` when the current job is stopped.
+    under :func:`disk_dir`, a folder keeps every request there, False keeps nothing on disk.
+    Only texts not cached yet are encoded, in chunks of ``chunk`` with a stop check and a progress
+    report between them (``progress(fraction, text)`` too, when given); concurrent identical
+    requests encode once. Raises ``core.jobs.Stopped`` when the current job is stopped.
     """
     texts = list(texts)
     if not texts:
@@ -113,45 +116,51 @@ def embed(model_name: str, texts: Sequence[str], *, batch_size: int = 64, normal
     head = f"{identity(model_name, settings)}|{engine}|{int(normalize)}|{_text_key(prefix)}"
     keys = [(head, _text_key(t)) for t in texts]
     cache = _cache()
-    found: dict[tuple[str, str], np.ndarray] = {}
-    for k in keys:
-        if k not in found:
-            v = cache.get(k)
-            if v is not None:
-                found[k] = v
-    missing = [i for i, k in enumerate(keys) if k not in found]
-    if not missing:
+    found = _lookup(cache, keys)
+    if len(found) == len(set(keys)):
         stats["hits"] += 1
         return np.stack([found[k] for k in keys])
-    if isinstance(disk, Path):
-        path: Path | None = _disk_path(disk, head, keys)
-    else:
-        path = _disk_path(disk_dir(), head, keys) if disk and len(texts) >= DISK_MIN_TEXTS else None
-    arr = _load(path, len(texts))
-    if arr is not None:
-        stats["disk_hits"] += 1
-        _remember(cache, keys, arr)
-        return arr
-    todo = list(dict.fromkeys(keys[i] for i in missing))  # unique texts still to encode
-    source = {k: texts[i] for i, k in reversed(list(enumerate(keys)))}
+    folder = disk if isinstance(disk, Path) else disk_dir() if disk and len(texts) >= DISK_MIN_TEXTS else None
+    request = _request_hash(head, keys)
+    with _inflight(request):
+        found.update(_lookup(cache, [k for k in keys if k not in found]))  # a twin request may have finished
+        if len(found) == len(set(keys)):
+            stats["hits"] += 1
+            return np.stack([found[k] for k in keys])
+        path = folder / f"{request}.npy" if folder is not None else None
+        arr = _load(path, len(texts))
+        if arr is not None:
+            stats["disk_hits"] += 1
+            _remember(cache, keys, arr)
+            return arr
+        source = {k: t for k, t in zip(keys, texts)}
+        todo = [k for k in dict.fromkeys(keys) if k not in found]  # unique texts still to encode
+        found.update(_encode_all(model_name, [prefix + source[k] for k in todo], todo, batch_size, normalize,
+                                 engine, progress, chunk))
+        out = np.stack([found[k] for k in keys])
+        if path is not None:
+            _save(path, out)
+        return out
+
+
+def _encode_all(model_name: str, texts: list[str], keys: list[tuple[str, str]], batch_size: int, normalize: bool,
+                engine: str, progress: Progress | None, chunk: int) -> dict[tuple[str, str], np.ndarray]:
+    """Encode ``texts`` chunk by chunk (stop check and progress between chunks), caching each chunk."""
     check_stop, report = _jobs()
-    total = len(todo)
+    cache = _cache()
+    total = len(texts)
+    done: dict[tuple[str, str], np.ndarray] = {}
     for start in range(0, total, max(1, chunk)):
         check_stop()
         note = f"embedding {start:,} / {total:,} texts"
         report(start / total, note)
         if progress is not None:
             progress(start / total, note)
-        part = todo[start:start + chunk]
-        vecs = _encode_chunk(model_name, [prefix + source[k] for k in part], batch_size, normalize, engine)
-        stats["encoded"] += len(part)
-        _remember(cache, part, vecs)
-        found.update(zip(part, _frozen_rows(vecs)))
+        vecs = _encode_chunk(model_name, texts[start:start + chunk], batch_size, normalize, engine)
+        stats["encoded"] += len(vecs)
+        done.update(_remember(cache, keys[start:start + chunk], vecs))
     report(1.0, f"embedded {total:,} texts")
-    out = np.stack([found[k] for k in keys])
-    if path is not None:
-        _save(path, out)
-    return out
+    return done
 
 
 def embed_one(model_name: str, text: str, *, prefix: str = "", normalize: bool = True) -> np.ndarray:
@@ -189,17 +198,48 @@ def _frozen_rows(arr: np.ndarray) -> list[np.ndarray]:
     return rows
 
 
-def _remember(cache: Any, keys: Sequence[tuple[str, str]], arr: np.ndarray) -> None:
-    for k, row in zip(keys, _frozen_rows(arr)):
-        if k not in cache:
-            cache.put(k, row, size=row.nbytes + _ENTRY_OVERHEAD)
+def _lookup(cache: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+    found: dict[tuple[str, str], np.ndarray] = {}
+    for k in keys:
+        if k not in found:
+            v = cache.get(k)
+            if v is not None:
+                found[k] = v
+    return found
 
 
-def _disk_path(folder: Path, head: str, keys: Sequence[tuple[str, str]]) -> Path:
+def _remember(cache: Any, keys: Sequence[tuple[str, str]], arr: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+    rows = dict(zip(keys, _frozen_rows(arr)))
+    for k, row in rows.items():
+        cache.put(k, row, size=row.nbytes + _ENTRY_OVERHEAD)
+    return rows
+
+
+def _request_hash(head: str, keys: Sequence[tuple[str, str]]) -> str:
     h = hashlib.sha256(head.encode())
     for _, t in keys:
         h.update(t.encode())
-    return folder / f"{h.hexdigest()[:32]}.npy"
+    return h.hexdigest()[:32]
+
+
+_inflight_lock = threading.Lock()
+_inflight_locks: dict[str, list] = {}  # request hash -> [lock, users]
+
+
+@contextlib.contextmanager
+def _inflight(request: str) -> Iterator[None]:
+    """Serialise identical requests (the second one then finds the first one's vectors cached)."""
+    with _inflight_lock:
+        slot = _inflight_locks.setdefault(request, [threading.Lock(), 0])
+        slot[1] += 1
+    try:
+        with slot[0]:
+            yield
+    finally:
+        with _inflight_lock:
+            slot[1] -= 1
+            if slot[1] == 0:
+                _inflight_locks.pop(request, None)
 
 
 def _load(path: Path | None, n: int) -> np.ndarray | None:

@@ -39,6 +39,25 @@ def test_only_new_texts_are_encoded(fake):
     assert embeddings.stats["hits"] == hits + 1 and len(fake) == 2
 
 
+def test_concurrent_identical_requests_encode_once(fake, monkeypatch):
+    import threading
+    import time
+
+    slow = embeddings._encode_chunk
+
+    def slower(*args):
+        time.sleep(0.2)
+        return slow(*args)
+
+    monkeypatch.setattr(embeddings, "_encode_chunk", slower)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(embeddings.embed(MODEL, ["x", "y"], disk=False)))
+               for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(fake) == 1 and len(out) == 4 and all(np.array_equal(o, out[0]) for o in out)
+
+
 def test_prefix_and_normalisation_are_part_of_the_key(fake):
     embeddings.embed(MODEL, ["q"], disk=False)
     embeddings.embed(MODEL, ["q"], prefix="query: ", disk=False)
