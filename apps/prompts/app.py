@@ -25,9 +25,9 @@ def build() -> gr.Blocks:
         tabs = gr.Tabs()
         with tabs:
             tab_generate = gr.Tab("Generate", id="prompts-generate")
-            tab_sweep = gr.Tab("Sampling sweep", id="prompts-sweep")
+            tab_sweep = gr.Tab("Sweep", id="prompts-sweep")
             tab_tech = gr.Tab("Techniques", id="prompts-techniques")
-            tab_cons = gr.Tab("Constrained output", id="prompts-constrained")
+            tab_cons = gr.Tab("Constrained", id="prompts-constrained")
         with gr.Group():
             backend = controls.backend_panel()
             c = controls.sampling_panel(backend)

@@ -41,7 +41,7 @@ def run_constrained(kind: str, model_name: str, base_url: str, remote_model: str
 
 def build(c: Controls) -> None:
     """Lay out the tab and wire its events."""
-    gr.HTML(panel_link(MANIFEST.chapters[2], "§7.1 constrained output: grammars and JSON"))
+    gr.HTML(panel_link(MANIFEST.chapters[1], "§6.5 output verification: grammar, constrained sampling"))
     gr.Markdown("Output that **must** match a JSON Schema, one of a few choices, or a regex. Local "
                 "models: enforced token by token with llguidance. Servers: JSON mode. Always validated.")
     with gr.Row(equal_height=False):
@@ -55,7 +55,7 @@ def build(c: Controls) -> None:
                 run = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
         with gr.Column(scale=5):
-            status = gr.HTML("")
+            status = gr.HTML("", padding=False, elem_classes="prompts-job")
             stats = gr.HTML("")
             valid = gr.HTML("")
             out = gr.Code("", language="json", label="Output", lines=10, interactive=False)

@@ -56,6 +56,7 @@ def backend_panel() -> dict[str, Any]:
     settings = get_settings()
     default_model = "chat-phi3-mini" if not settings.offline else "chat-smollm2-135m"
     with gr.Accordion("Model & backend", open=False):
+        gr.HTML(panel_link(MANIFEST.chapters[2], "§7.1 model I/O: loading quantized models (GGUF)"))
         with gr.Row():
             kind = gr.Radio([LOCAL, REMOTE], value=LOCAL, label="Backend", scale=1)
             model_name = gr.Dropdown(chat_models(), value=default_model, label="Local chat model", scale=2)
@@ -84,7 +85,7 @@ def sampling_panel(backend: dict[str, Any]) -> Controls:
             top_k = gr.Slider(0, 200, 50, step=1, label="top_k (0 = off)")
             max_new = gr.Slider(1, limits.max_new_tokens, 64, step=1, label="max_new_tokens")
             rep = gr.Slider(0.5, 2.0, 1.0, step=0.05, label="repetition penalty")
-        note = gr.HTML("", elem_id="prompts-sampling-note")
+        note = gr.HTML("", elem_id="prompts-sampling-note", padding=False)
     return Controls(preset=preset, greedy=greedy, seed=seed, temperature=temperature, top_p=top_p, top_k=top_k,
                     max_new=max_new, rep=rep, note=note, **backend)
 

@@ -116,12 +116,16 @@ def build(c: Controls) -> None:
                                 elem_id="prompts-prompt")
             keep_chat = gr.Checkbox(False, label="Chat: keep the conversation (otherwise each prompt is single-turn)")
             with gr.Row():
-                gen_btn = gr.Button("Generate", variant="primary", elem_id="prompts-generate-btn")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="prompts-stop-btn")
-                render_btn = gr.Button("Show rendered prompt")
-                clear_btn = gr.Button("Clear chat")
-            status = gr.HTML("", elem_id="prompts-status")
-            stats = gr.HTML(stats_html(None, note="Type a prompt and press Generate (or Enter)."))
+                gen_btn = gr.Button("Generate", variant="primary", elem_id="prompts-generate-btn", scale=2,
+                                    min_width=90)
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="prompts-stop-btn", scale=1, min_width=60)
+            with gr.Row():
+                render_btn = gr.Button("Show rendered prompt", size="sm", min_width=90)
+                clear_btn = gr.Button("Clear chat", size="sm", min_width=60)
+            status = gr.HTML("", elem_id="prompts-status", padding=False, elem_classes="prompts-job")
+            stats = gr.HTML(stats_html(None, note="Type a prompt and press Generate (or Enter). The sampling "
+                                                  "settings (temperature, top_p…) are below the tabs."),
+                            padding=False)
             chatbot = gr.Chatbot(label="Conversation", height=260, elem_id="prompts-chat", buttons=["copy"])
             output = gr.Textbox(label="Output (raw text)", lines=3, interactive=False, elem_id="prompts-output")
             example_dd = gr.Dropdown([(e["title"], e["id"]) for e in book.examples()], value=None,
@@ -129,7 +133,7 @@ def build(c: Controls) -> None:
             example_note = gr.HTML("")
         with gr.Column(scale=6):
             gr.Markdown("**The rendered prompt** — what the model receives, chat template applied")
-            gr.HTML(panel_link(MANIFEST.chapters[2], "§7.1 model I/O: the chat template"))
+            gr.HTML(panel_link(MANIFEST.chapters[1], "§6.1 using text generation models: the chat template"))
             view_html = gr.HTML(prompt_view_html(None), elem_id="prompts-view")
             gr.Markdown("**Next-token view** — click any token of the output to see what the model weighed at "
                         "that step, and what temperature/top-p do to it")
@@ -140,7 +144,7 @@ def build(c: Controls) -> None:
             with gr.Row():
                 step = gr.Number(0, label="Output step (0 = first token)", precision=0, minimum=0)
                 step_btn = gr.Button("Show candidates at this step")
-            next_status = gr.HTML("")
+            next_status = gr.HTML("", padding=False, elem_classes="prompts-job")
             next_html = gr.HTML(next_token_html(None), elem_id="prompts-next")
     last = gr.State(None)
 

@@ -46,7 +46,7 @@ def build(c: Controls) -> None:
     with gr.Row():
         run = gr.Button("Run sweep", variant="primary")
         stop = gr.Button("Stop", variant="stop")
-    status = gr.HTML("")
+    status = gr.HTML("", padding=False, elem_classes="prompts-job")
     out = gr.HTML("")
     job_on([run.click, prompt.submit], run_sweep,
            c.backend + [c.system, prompt, temps, top_ps, n, max_new, c.top_k, c.rep, c.seed], [out],

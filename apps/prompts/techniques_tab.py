@@ -109,18 +109,18 @@ def build(c: Controls) -> None:
                                  label="Technique")
             question = gr.Textbox(book.example("cafeteria-cot")["messages"][-1]["content"],
                                   label="Question / task", lines=3)
+            with gr.Row():
+                run = gr.Button("Run", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+                show = gr.Button("Show prompt")
+            status = gr.HTML("", padding=False, elem_classes="prompts-job")
+            t_stats = gr.HTML("", padding=False)
+            t_out = gr.Textbox(label="Output", lines=6, interactive=False)
             trigger = gr.Dropdown(list(tech.COT_TRIGGERS), value=tech.ZERO_SHOT_COT, allow_custom_value=True,
                                   label="Zero-shot CoT trigger")
             shots = gr.Dataframe(value=[list(tech.COT_EXAMPLE)], headers=["user", "assistant"],
                                  column_count=(2, "fixed"), row_count=(1, "dynamic"), interactive=True, wrap=True,
                                  label="Examples for one/few-shot and CoT (add rows for few-shot)")
-            with gr.Row():
-                show = gr.Button("Show prompt")
-                run = gr.Button("Run", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
-            status = gr.HTML("")
-            t_stats = gr.HTML("")
-            t_out = gr.Textbox(label="Output", lines=6, interactive=False)
         with gr.Column(scale=5):
             t_view = gr.HTML(prompt_view_html(None))
     with gr.Accordion("Self-consistency (§6.4.2): N sampled reasoning paths, majority vote", open=False):
@@ -129,7 +129,7 @@ def build(c: Controls) -> None:
             sc_n = gr.Slider(1, 10, 5, step=1, label="samples (N)")
             sc_btn = gr.Button("Run self-consistency with the technique above", variant="primary")
             sc_stop = gr.Button("Stop", variant="stop")
-        sc_status = gr.HTML("")
+        sc_status = gr.HTML("", padding=False, elem_classes="prompts-job")
         sc_out = gr.HTML("")
     with gr.Accordion("Chain prompting (§6.3.3): each step's output feeds the next", open=False):
         gr.HTML(panel_link(CH6, "§6.3.3 chain prompting"))
@@ -139,14 +139,14 @@ def build(c: Controls) -> None:
         with gr.Row():
             chain_btn = gr.Button("Run chain", variant="primary")
             chain_stop = gr.Button("Stop", variant="stop")
-        chain_status = gr.HTML("")
+        chain_status = gr.HTML("", padding=False, elem_classes="prompts-job")
         chain_out = gr.HTML("")
     with gr.Accordion("Output verification (§6.5): a second call checks the output", open=False):
         gr.HTML(panel_link(CH6, "§6.5 output verification"))
         with gr.Row():
             ver_btn = gr.Button("Verify the output above against the question")
             ver_stop = gr.Button("Stop", variant="stop")
-        ver_status = gr.HTML("")
+        ver_status = gr.HTML("", padding=False, elem_classes="prompts-job")
         ver_out = gr.HTML("")
 
     assemble_btn.click(assemble_components, [enabled] + comp_boxes, question, api_name="prompts_assemble")
