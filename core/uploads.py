@@ -321,7 +321,13 @@ def open_image(file: Any) -> LoadedImage:
         name = checked.name
         Image.MAX_IMAGE_PIXELS = limits.image_pixels
         try:
-            img = Image.open(checked.path)
+            img = Image.open(checked.path)  # reads the header only: the size is known before decoding
+            width, height = img.size
+            if width * height > limits.image_pixels:
+                img.close()
+                raise InvalidUpload(f"'{name}' has {width}×{height} pixels; the limit is {limits.image_pixels:,}.")
+            if img.format == "JPEG" and max(img.size) > 2 * limits.image_side:
+                img.draft("RGB", (limits.image_side, limits.image_side))  # decode at a reduced scale
             img.load()
         except Image.DecompressionBombError:
             raise InvalidUpload(f"'{name}' is too large in pixels (limit {limits.image_pixels:,}).") from None

@@ -246,3 +246,21 @@ def test_unreadable_csv_names_delimiter_encoding_and_fix(tmp_path, monkeypatch):
         read_csv(write(tmp_path, "bad.csv", SEMICOLON_MULTILINE.encode()))
     message = str(err.value)
     assert "delimiter ';'" in message and "encoding utf-8" in message and "save it again" in message
+
+
+def test_large_images_are_refused_before_decoding(tmp_path, monkeypatch):
+    """A 40–80 MP image (below PIL's own 2× bomb threshold) is refused from its header, never decoded."""
+    from PIL import Image, ImageFile
+
+    from core.settings import Limits, override_settings
+    from core.uploads import InvalidUpload, open_image
+
+    path = tmp_path / "big.png"
+    Image.new("L", (3000, 2000)).save(path)  # 6 MP
+    decoded = []
+    original = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or original(self))
+    with override_settings(limits=Limits(image_pixels=4_000_000)):  # 1.5× the limit: PIL would only warn
+        with pytest.raises(InvalidUpload, match="3000×2000"):
+            open_image(str(path))
+    assert decoded == []
