@@ -29,8 +29,10 @@ ZEROGPU_ERROR_TITLES = (
 
 #: Shown instead of the raw ZeroGPU message; the README's instructor section explains the quota.
 QUOTA_MESSAGE = (
-    "The shared GPU is not available right now ({title}). Visitors who are not signed in share a "
-    "2-minute daily GPU quota per network; sign in on huggingface.co for more, or try again later."
+    "The shared GPU is not available right now ({title}). Visitors who are not signed in share one "
+    "2-minute daily GPU quota per network, so a room behind one Wi-Fi runs out fast. Press "
+    "\"Sign in with Hugging Face\" at the top of this page (a free account gives you your own 5 minutes a "
+    "day) and open the Space from its huggingface.co page, or try again later."
 )
 
 

@@ -362,6 +362,9 @@ def front_matter(plan: SpacePlan) -> str:
         "app_file: app.py",
         f"short_description: {_yaml_str(plan.short_description)}",
         f"license: {LICENSE}",
+        # "Sign in with Hugging Face" (gr.LoginButton): a signed-in visitor who opens the Space from its
+        # huggingface.co page gets their own ZeroGPU quota instead of sharing one per network
+        "hf_oauth: true",
     ]
     if plan.hub_models:
         lines.append("models:")

@@ -34,7 +34,7 @@ def test_quota_errors_fall_back_to_cpu_with_a_friendly_message():
 
     messages = []
     assert gpu.call_with_cpu_fallback(on_gpu, lambda x: x + 1, 1, on_fallback=messages.append) == 2
-    assert "sign in on huggingface.co" in messages[0] and "CPU" in messages[0]
+    assert "Sign in with Hugging Face" in messages[0] and "CPU" in messages[0]
     with pytest.raises(LabError, match="not available right now"):
         gpu.call_with_cpu_fallback(on_gpu, None, 1)
 

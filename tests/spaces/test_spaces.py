@@ -246,6 +246,9 @@ def test_front_matter_parses_with_required_keys(spaces_built: dict[str, Space], 
     models = meta.get("models", [])
     assert all(m in hub_ids for m in models), models
     assert models == space.plan.hub_models
+    # "Sign in with Hugging Face": each signed-in participant gets their own ZeroGPU quota
+    assert meta.get("hf_oauth") is True
+    assert "gr.LoginButton(" in (space.folder / "app.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("slug", PRESENT)
@@ -370,7 +373,7 @@ def test_zero_gpu_errors_reach_visitors_as_a_friendly_message() -> None:
 
     with pytest.raises(gr.Error) as caught:
         out_of_quota()
-    assert caught.value.title == "GPU unavailable" and "sign in on huggingface.co" in caught.value.message
+    assert caught.value.title == "GPU unavailable" and "Sign in with Hugging Face" in caught.value.message
     with pytest.raises(gr.Error) as caught:
         list(streaming())
     assert "queue timeout" in caught.value.message
