@@ -13,10 +13,8 @@ from apps.common import user_errors
 from core.errors import LabError
 
 NONE = "(none)"
-#: seconds per document for a first run on this machine's CPU (embedding dominates; measured on the
-#: 3,824 news articles and the 239-snippet sample), and the fixed part (models, UMAP, HDBSCAN)
-PER_DOC_S_LONG, PER_DOC_S_SHORT, BASE_S = 0.066, 0.012, 6.0
-LARGE_RUN_S = 30.0
+#: seconds a first run adds to the embedding (model load, UMAP, HDBSCAN, c-TF-IDF, the map)
+BASE_S = 8.0
 
 
 def col(value: Any) -> str | None:
@@ -25,8 +23,10 @@ def col(value: Any) -> str | None:
 
 
 def estimate_s(n_docs: int, median_chars: int) -> float:
-    """A first run's duration in seconds (documents not embedded yet)."""
-    return BASE_S + n_docs * (PER_DOC_S_LONG if median_chars > 600 else PER_DOC_S_SHORT)
+    """A first run's duration in seconds (documents not embedded yet), at the measured embedding rate."""
+    from core.topics.embed import estimate_embed_s
+
+    return BASE_S + estimate_embed_s(n_docs, median_chars)
 
 
 def _table_outputs(table: Any) -> tuple:
@@ -190,16 +190,16 @@ def merge_topics(run: Any, ids: str) -> tuple:
 def label_with_llm(run: Any, backend_kind: str, base_url: str, model: str, api_key: str,
                    max_topics: float) -> tuple:
     """Name the topics with a generation model (core.generation's factory: local or OpenAI-compatible)."""
-    from core.generation import make_backend
+    from core.generation import LOCAL, REMOTE, make_backend
     from core.topics.config import report
     from core.topics.labels import llm_labels
 
     run = _need_run(run)
     if backend_kind == "openai":
-        backend = make_backend("openai", base_url=(base_url or "").strip(), model=(model or "").strip(),
+        backend = make_backend(REMOTE, base_url=(base_url or "").strip(), model=(model or "").strip(),
                                api_key=(api_key or "").strip())
     else:
-        backend = make_backend("local", model_name="chat-qwen2.5-0.5b")  # SmolLM2-135M offline
+        backend = make_backend(LOCAL, model_name="chat-qwen2.5-0.5b")  # SmolLM2-135M offline
     llm_labels(run, backend, max_topics=int(max_topics), progress=report)
     return (run, *main_views(run))
 

@@ -1,23 +1,22 @@
-"""Embeddings for the topic pipeline: documents (once per corpus+model, memory and disk) and the
-words and phrases representations embed (MMR / KeyBERT candidates, kept per model so a
-re-cluster does not embed them again).
+"""Embeddings for the topic pipeline, all through the lab's one embed-and-cache path
+(:func:`core.embeddings.embed`: per-text cache in the lab memory budget, ``.npy`` reuse): the
+documents, and the words and phrases representations embed (MMR / KeyBERT candidates), so a
+re-cluster embeds neither again.
 
-Documents are embedded in small chunks; between chunks the job may stop (``check_stop``) and
-reports ``embedding 1,200 / 3,824``.
+Texts are embedded in small chunks; between chunks the job may stop (``check_stop``) and
+reports ``embedding 1,200 / 3,824 texts``.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-from collections import OrderedDict
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.gpu import device, estimate_duration, gpu_task
+from core.gpu import device
 from core.settings import get_settings
-from core.topics.config import Progress, check_stop, no_progress
+from core.topics.config import Progress, no_progress
 from core.topics.data import Corpus
 
 log = logging.getLogger(__name__)
@@ -25,8 +24,6 @@ log = logging.getLogger(__name__)
 EMBED_BATCH = 32
 #: documents per call between stop checks: ~1–2 s on a shared CPU; bigger on a GPU (one call each)
 CPU_CHUNK, GPU_CHUNK = 32, 512
-#: most word/phrase embeddings kept per model (384 floats each: 10k ≈ 15 MB)
-WORD_CACHE_ITEMS = 50_000
 
 
 def embedder(model_name: str) -> Any:
@@ -36,35 +33,15 @@ def embedder(model_name: str) -> Any:
     return load(model_name)
 
 
-def _encode_duration(model_name: str, docs: Sequence[str]) -> int:
-    return estimate_duration(len(docs), per_unit_s=0.01, base_s=5)
-
-
-@gpu_task(duration=_encode_duration)
-def _encode_chunk(model_name: str, docs: Sequence[str]) -> Any:
-    import numpy as np
-
-    st = embedder(model_name)
-    out = st.encode(list(docs), batch_size=EMBED_BATCH, show_progress_bar=False, convert_to_numpy=True)
-    return np.asarray(out, dtype=np.float32)
-
-
 def encode_documents(model_name: str, docs: Sequence[str], progress: Progress = no_progress,
-                     what: str = "documents") -> Any:
-    """Embed in chunks, checking for Stop and reporting progress between chunks. The slow step."""
-    import numpy as np
+                     disk: bool | Path = False) -> Any:
+    """Embed through :func:`core.embeddings.embed` (cached per text in the lab budget) in chunks,
+    checking for Stop and reporting progress between chunks. The slow step."""
+    from core import embeddings
 
     chunk = GPU_CHUNK if device() == "cuda" else CPU_CHUNK
-    parts = []
-    for start in range(0, len(docs), chunk):
-        check_stop()
-        progress(start / max(1, len(docs)), f"Embedding {what} {start:,} / {len(docs):,}")
-        parts.append(_encode_chunk(model_name, docs[start:start + chunk]))
-    progress(1.0, f"Embedded {len(docs):,} {what}")
-    if parts:
-        return np.vstack(parts)
-    dim = embedder(model_name).get_sentence_embedding_dimension() or 384
-    return np.zeros((0, dim), dtype=np.float32)
+    return embeddings.embed(model_name, list(docs), batch_size=EMBED_BATCH, normalize=False, disk=disk,
+                            progress=progress, chunk=chunk)
 
 
 def window_note(model_name: str, docs: Sequence[str]) -> str | None:
@@ -86,67 +63,47 @@ def window_note(model_name: str, docs: Sequence[str]) -> str | None:
             f"embeddings use the first {limit} tokens (the topic keywords still use the whole text).")
 
 
-def model_source(model_name: str) -> str:
-    """What the catalogue name resolves to (a cache key part: other weights, other embeddings)."""
-    from core import catalogue
+#: seconds per 1,000 characters embedded (a document counts up to WINDOW_CHARS: longer ones are cut);
+#: the default is measured on 2 free CPU cores; every real embedding run updates it (this machine, now)
+_RATE = {"s_per_kchar": 0.032}
+WINDOW_CHARS = 2_000
 
-    entry = catalogue.get(model_name)
-    if get_settings().offline:
-        return entry.offline_source or entry.name
-    return f"{entry.hub_id}@{entry.hub_revision}"
+
+def _measured(seconds: float, docs: Sequence[str]) -> None:
+    kchars = sum(min(len(d), WINDOW_CHARS) for d in docs) / 1000
+    if kchars >= 20:  # too small a run says little
+        _RATE["s_per_kchar"] = seconds / kchars
+
+
+def estimate_embed_s(n_docs: int, median_chars: int) -> float:
+    """Seconds to embed ``n_docs`` documents of about ``median_chars`` characters, at the rate last
+    measured in this process (the machine's real load included)."""
+    return n_docs * min(max(median_chars, 1), WINDOW_CHARS) / 1000 * _RATE["s_per_kchar"]
 
 
 class EmbeddingStore:
-    """Document embeddings keyed by (corpus hash, model): memory LRU in front of ``.npy`` files."""
+    """Document embeddings of a corpus (``.npy`` files in ``directory``); counts real embedding runs."""
 
-    def __init__(self, directory: Path | None = None, max_items: int = 4) -> None:
+    def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory
-        self.max_items = max_items
-        self._memory: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
         self.computed = 0  # how many times documents were really embedded
 
     def _dir(self) -> Path:
         return self.directory or (get_settings().cache_dir / "topics" / "embeddings")
 
-    @staticmethod
-    def key(corpus_key: str, model_name: str) -> str:
-        return f"{corpus_key}-{hashlib.sha256(model_source(model_name).encode()).hexdigest()[:12]}"
-
     def get(self, corpus: Corpus, model_name: str, progress: Progress = no_progress) -> tuple[Any, str]:
         """``(embeddings, source)`` where source is ``memory``, ``disk`` or ``computed``."""
-        import numpy as np
+        from core import embeddings
 
-        key = self.key(corpus.key, model_name)
-        with self._lock:
-            if key in self._memory:
-                self._memory.move_to_end(key)
-                return self._memory[key], "memory"
-        path = self._dir() / f"{key}.npy"
-        source = "disk"
-        emb = None
-        if path.exists():
-            try:
-                emb = np.load(path)
-                if emb.shape[0] != len(corpus):
-                    emb = None
-            except (OSError, ValueError):
-                emb = None
-        if emb is None:
-            emb = encode_documents(model_name, corpus.docs, progress)
-            self.computed += 1
+        before = (embeddings.stats["encoded"], embeddings.stats["disk_hits"])
+        t0 = time.perf_counter()
+        emb = encode_documents(model_name, corpus.docs, progress, disk=self._dir())
+        if embeddings.stats["encoded"] > before[0]:
             source = "computed"
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp.npy")
-                np.save(tmp, emb)
-                tmp.replace(path)
-            except OSError as exc:  # a read-only cache must not break the app
-                log.warning("could not cache embeddings: %s", exc)
-        with self._lock:
-            self._memory[key] = emb
-            while len(self._memory) > self.max_items:
-                self._memory.popitem(last=False)
+            self.computed += 1
+            _measured(time.perf_counter() - t0, corpus.docs)
+        else:
+            source = "disk" if embeddings.stats["disk_hits"] > before[1] else "memory"
         return emb, source
 
 
@@ -161,64 +118,10 @@ def store() -> EmbeddingStore:
     return _STORE
 
 
-class WordEmbeddings:
-    """Embeddings of short strings (candidate words, joined keyword lists) per model, LRU-bounded.
-
-    Only the strings not seen before are embedded, in one batched call per request.
-    """
-
-    def __init__(self, max_items: int = WORD_CACHE_ITEMS) -> None:
-        self.max_items = max_items
-        self._memory: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.embedded = 0  # strings really embedded (a re-cluster should add few or none)
-
-    def get(self, model_name: str, texts: Sequence[str]) -> Any:
-        """A ``(len(texts), dim)`` float32 array, embedding only the misses."""
-        import numpy as np
-
-        source = model_source(model_name)
-        keys = [(source, _text_key(t)) for t in texts]
-        with self._lock:
-            missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in self._memory))
-        if missing:
-            new = encode_documents(model_name, [t for _, t in missing], what="words")
-            with self._lock:
-                self.embedded += len(missing)
-                for (key, _), vec in zip(missing, new):
-                    self._memory[key] = vec
-        with self._lock:
-            rows = []
-            for key, t in zip(keys, texts):
-                vec = self._memory.get(key)
-                if vec is None:  # evicted between the two steps by a concurrent caller: embed alone
-                    vec = encode_documents(model_name, [t], what="words")[0]
-                else:
-                    self._memory.move_to_end(key)
-                rows.append(vec)
-            while len(self._memory) > self.max_items:
-                self._memory.popitem(last=False)
-        if not rows:
-            return np.zeros((0, embedder(model_name).get_sentence_embedding_dimension() or 384), dtype=np.float32)
-        return np.vstack(rows).astype(np.float32)
-
-
-def _text_key(text: str) -> str:
-    """Short strings are their own key; long ones (KeyBERT's representative documents) a hash."""
-    return text if len(text) <= 200 else "sha1:" + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
-
-
-_WORDS = WordEmbeddings()
-
-
-def word_cache() -> WordEmbeddings:
-    """The process-wide word/phrase embedding cache."""
-    return _WORDS
-
-
 def cached_backend(model_name: str) -> Any:
     """A BERTopic embedding backend whose ``embed_words``/``embed_documents`` go through
-    :func:`word_cache` (representations embed the same candidate words on every re-cluster)."""
+    :func:`core.embeddings.embed` (cached per text: representations embed the same candidate words
+    on every re-cluster, and only new ones are encoded)."""
     from bertopic.backend import BaseEmbedder
 
     class CachedBackend(BaseEmbedder):
@@ -227,6 +130,6 @@ def cached_backend(model_name: str) -> Any:
             self.model_name = model_name
 
         def embed(self, documents: list[str], verbose: bool = False) -> Any:
-            return word_cache().get(self.model_name, list(documents))
+            return encode_documents(self.model_name, list(documents))
 
     return CachedBackend()

@@ -84,8 +84,9 @@ def document_map(run: TopicRun) -> Any:
     for rank, t in enumerate(ordered[:12]):
         idx = np.flatnonzero(topics == t)
         cx, cy = np.median(xy[idx, 0]), np.median(xy[idx, 1])
-        fig.add_annotation(x=cx, y=cy, text=f"<b>{esc(t)}</b> {esc(' '.join(run.words(t, 2)))}", showarrow=False,
-                           font=dict(size=11, color="#111827"), bgcolor="rgba(255,255,255,0.8)", borderpad=2)
+        fig.add_annotation(x=cx, y=cy, text=f"<b>{esc(t)} {esc(' '.join(run.words(t, 2)))}</b>", showarrow=False,
+                           font=dict(size=12, color=PALETTE[rank % len(PALETTE)]),  # the topic's colour:
+                           bgcolor="rgba(128,128,128,0.16)", borderpad=2)  # readable on light and dark
     fig.update_layout(
         height=620, hovermode="closest",
         margin=dict(l=10, r=10, t=40, b=10),

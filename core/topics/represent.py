@@ -6,7 +6,6 @@ from typing import Any
 
 from core.topics.config import TopicConfig, check_stop
 
-
 #: words scikit-learn's English list keeps that only fill topic labels ("said · president")
 FILLER_WORDS = frozenset({"said", "says", "say", "saying", "told", "mr", "mrs", "ms", "would", "could",
                           "also", "just", "like", "according", "including", "did", "does", "don"})
@@ -46,13 +45,13 @@ def make_representation(config: TopicConfig) -> Any:
                 check_stop()
                 backend = topic_model.embedding_model
                 if hasattr(backend, "model_name"):
-                    from core.topics.embed import word_cache
+                    from core.topics.embed import encode_documents
 
                     texts: list[str] = []
                     for words in topics.values():
                         ws = [w for w, _ in words]
                         texts += ws + [" ".join(ws)]
-                    word_cache().get(backend.model_name, texts)
+                    encode_documents(backend.model_name, texts)  # one batch; the lookups below hit the cache
                 check_stop()
                 return super().extract_topics(topic_model, documents, c_tf_idf, topics)
 

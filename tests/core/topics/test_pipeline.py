@@ -76,13 +76,17 @@ def test_recluster_reuses_embeddings_without_calling_the_embedder(
     st = embed.embedder(CONFIG.embedding_model)
     calls: list[int] = []
     original = st.encode
-    monkeypatch.setattr(embed, "encode_documents", boom)
+    from core import embeddings
+
+    monkeypatch.setattr(embeddings, "_encode_chunk", boom)
     monkeypatch.setattr(st, "encode", lambda *a, **k: calls.append(1) or original(*a, **k))
     again = _fresh(corpus, emb_store, min_cluster_size=12, cluster_selection="eom")
     assert again.embedding_source == "memory" and emb_store.computed == 1
     assert calls == []  # c-TF-IDF representation: the embedding model is not used at all
     assert len(again.topics) == len(corpus)
     # a new store over the same folder finds the embeddings on disk
+    embeddings.clear()  # forget the vectors in memory
+    monkeypatch.undo()
     disk = embed.EmbeddingStore(emb_store.directory)
     emb, source = disk.get(corpus, CONFIG.embedding_model)
     assert source == "disk" and (emb == run.embeddings).all()
@@ -206,11 +210,12 @@ def test_numba_warm_up_is_once() -> None:
 
 
 def test_mmr_candidate_words_are_embedded_once(corpus: Any, emb_store: embed.EmbeddingStore) -> None:
-    words = embed.word_cache()
+    from core import embeddings
+
     first = _fresh(corpus, emb_store, representation="mmr", diversity=0.5)
-    before = words.embedded
+    before = embeddings.stats["encoded"]
     again = _fresh(corpus, emb_store, representation="mmr", diversity=0.5)
-    assert words.embedded == before  # the re-cluster embeds no word again
+    assert embeddings.stats["encoded"] == before  # the re-cluster embeds no word (and no document) again
     assert again.topics == first.topics and again.words(0) == first.words(0)
 
 
@@ -218,8 +223,9 @@ def test_a_fit_stops_between_embedding_batches_and_reports_progress(corpus: Any,
     import threading
     import time
 
-    from core import jobs
+    from core import embeddings, jobs
 
+    embeddings.clear()  # the documents must really be embedded
     job = jobs.Job("topics", "fit")
     outcome: list[Any] = []
 
@@ -234,9 +240,9 @@ def test_a_fit_stops_between_embedding_batches_and_reports_progress(corpus: Any,
     thread = threading.Thread(target=work)
     thread.start()
     deadline = time.monotonic() + 60
-    while "Embedding documents" not in job.text and time.monotonic() < deadline:
+    while "embedding" not in job.text.lower() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert "Embedding documents" in job.text and job.fraction is not None
+    assert "embedding" in job.text.lower() and job.fraction is not None
     t0 = time.monotonic()
     job.stop("stopped by you")
     thread.join(10)
