@@ -245,7 +245,7 @@ EVAL_CONFIGS = (("sentence", 1, 0), ("sentence", 2, 0), ("sentence", 5, 1), ("pa
                 ("tokens", 100, 20), ("tokens", 200, 40), ("tokens", 400, 50))
 
 
-def bench_eval(k: int = 3) -> None:
+def bench_eval(k: int = 3, store_dir: str | None = None) -> None:
     """3. Retrieval quality by chunking × retriever on two corpora: the built-in corpus (4 short
     documents, 16 labelled questions) and Hamlet (~175,000 characters, 14 paraphrased questions)."""
     from core.rag.chunking import ChunkConfig
@@ -253,7 +253,7 @@ def bench_eval(k: int = 3) -> None:
     from core.rag.evaluation import best_config, evaluate_configs
     from core.rag.store import IndexStore
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-rag-eval-"))
+    tmp = Path(store_dir) if store_dir else Path(tempfile.mkdtemp(prefix="bench-rag-eval-"))
     try:
         corpora = {"built-in (4 docs)": (list(builtin_corpus()), builtin_eval_set()),
                    "Hamlet (book-length)": ([hamlet_document()], builtin_eval_set("eval_hamlet.json"))}
@@ -270,7 +270,8 @@ def bench_eval(k: int = 3) -> None:
         cfg, retriever = best_config(rows)
         print(f"best mean MRR over both corpora: chunking {cfg}, retriever {retriever}")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not store_dir:  # a given folder keeps its indexes for the next run
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
@@ -280,6 +281,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--only", choices=["indexing", "retrieval", "eval"], default=None)
+    parser.add_argument("--eval-store", default=None, help="keep the evaluation's indexes in this folder")
     args = parser.parse_args()
     os.environ.setdefault("LLM_LAB_DATA", tempfile.mkdtemp(prefix="bench-rag-data-"))
     print("RAG Chat benchmark (offline models; ratios against baselines measured in this run)")
@@ -288,7 +290,7 @@ def main() -> None:
     if args.only in (None, "retrieval"):
         bench_retrieval(args.chunks, args.queries, args.k)
     if args.only in (None, "eval"):
-        bench_eval()
+        bench_eval(store_dir=args.eval_store)
 
 
 if __name__ == "__main__":

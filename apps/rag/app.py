@@ -60,7 +60,7 @@ def build() -> gr.Blocks:
                     with gr.Column(scale=3):
                         files = gr.File(label="Upload PDF, TXT or Markdown (indexed as soon as they arrive)",
                                         file_count="multiple", file_types=[".pdf", ".txt", ".md", ".markdown"],
-                                        elem_id="rag-files", height=140)
+                                        elem_id="rag-files", height=170)
                         with gr.Row():
                             builtin_btn = gr.Button("Use the built-in corpus", variant="primary",
                                                     elem_id="rag-builtin")

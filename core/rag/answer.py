@@ -232,8 +232,9 @@ def retrieve_parts(question: str, collection: Collection | None, mode: str, k: i
 
 def _extractive(ans: RagAnswer, embed: Callable[[Sequence[str]], Any] | None) -> RagAnswer:
     quotes = extract(ans.question, ans.hits, embed)
-    ans.segments = [Segment(f"“{text}” ({ans.hits[n - 1].chunk.where()})", (n,)) for n, text in quotes]
-    ans.text = "\n".join(s.text for s in ans.segments)
+    ans.segments = [Segment(f"{chr(10) * 2 if i else ''}“{' '.join(text.split())}” — {ans.hits[n - 1].chunk.where()}",
+                            (n,)) for i, (n, text) in enumerate(quotes)]
+    ans.text = "".join(s.text for s in ans.segments)
     ans.citations = [Citation(n, ans.hits[n - 1], True) for n, _ in quotes]
     ans.notes.append("Extractive answer: the best passages quoted as they are (no model wrote anything).")
     ans.done = True
@@ -260,7 +261,7 @@ def answer_stream(question: str, collection: Collection | None, backend: Any, *,
     if mode != "none" and not hits:
         ans.text, ans.not_found, ans.done = NOT_FOUND, True, True
         best = max((h.relevance or 0.0 for h in dropped), default=None)
-        best_note = f"; best was {best:.2f}" if best is not None else ""
+        best_note = f"; best was {best:.3f}" if best is not None else ""
         ans.notes.append("No passage reached the relevance threshold "
                          f"({threshold:.2f}{best_note}), "
                          "so the model was not asked.")

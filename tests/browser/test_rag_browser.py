@@ -44,8 +44,6 @@ def test_upload_ask_cited_answer(launch: Any, page: Any, tmp_path: Path) -> None
     page.get_by_text("okapi-guide.pdf").first.wait_for(timeout=30_000)
     page.locator("#rag-status .rag-ok").wait_for(timeout=120_000)  # the upload indexes at once
     assert "Indexed 1 document(s): 2 page(s)" in page.locator("#rag-status").inner_text()
-    # the "Try" questions now come from the uploaded document, not the built-in corpus
-    assert "Interstellar" not in page.locator("#rag-try").inner_text()
     page.locator("#rag-strategy").get_by_text("by paragraph").click()
     page.locator("#rag-index").click()  # re-chunk with the changed settings
     page.locator("#rag-status").get_by_text("paragraph", exact=False).first.wait_for(timeout=120_000)
@@ -55,6 +53,9 @@ def test_upload_ask_cited_answer(launch: Any, page: Any, tmp_path: Path) -> None
     screenshot(page, "rag-documents")
 
     page.get_by_role("tab", name="2 · Chat").click()
+    # the "Try" questions come from the uploaded document, not the built-in corpus
+    page.locator("#rag-try").get_by_text("okapi guide", exact=False).first.wait_for(timeout=30_000)
+    assert "Interstellar" not in page.locator("#rag-try").inner_text()
     page.locator("#rag-mode").get_by_text("Dense (embeddings)").click()
     box = page.locator("#rag-question textarea")
     box.fill("What do okapis eat?")
@@ -78,5 +79,5 @@ def test_upload_ask_cited_answer(launch: Any, page: Any, tmp_path: Path) -> None
     box.fill("Where does the okapi live?")
     box.press("Enter")
     page.locator("#rag-chatbot a.rag-cite").nth(1).wait_for(timeout=120_000)
-    page.locator("#rag-chatbot").get_by_text("(okapi-guide.pdf, p. 1)").first.wait_for(timeout=30_000)
+    page.locator("#rag-chatbot").get_by_text("— okapi-guide.pdf, p. 1").first.wait_for(timeout=30_000)
     assert "Congo" in page.locator("#rag-chatbot").inner_text()
