@@ -11,13 +11,15 @@ from tests.conftest import screenshot
 
 @pytest.mark.browser
 def test_upload_run_and_map(page: Any, launch: Any) -> None:
-    from apps.topics.app import CSS, SLUG, build
     from apps.launch import standalone
+    from apps.topics.app import CSS, SLUG, build
 
     _, url = launch(standalone(build, SLUG, CSS), CSS)
     page.goto(url)
     page.get_by_text("Topic Explorer").first.wait_for()
     page.wait_for_selector(".topics-preview", timeout=60_000)  # the default corpus is previewed on load
+    assert "239" in page.locator(".topics-preview").inner_text()  # the small sample is preselected
+    assert "A first run takes about" in page.locator(".topics-preview").inner_text()
     page.get_by_label("Upload a CSV file").check()
     page.locator("#topics-upload input[type=file]").set_input_files(str(SAMPLE_CSV))
     page.wait_for_selector(".topics-preview:has-text('sample_news.csv')", timeout=60_000)
@@ -33,6 +35,11 @@ def test_upload_run_and_map(page: Any, launch: Any) -> None:
     page.get_by_role("tab", name="Topics").click()
     page.wait_for_selector("#topics-table table", timeout=30_000)
     screenshot(page, "topics-table", full_page=False)
-    page.get_by_role("tab", name="Hierarchy").click()
+    page.get_by_role("tab", name="Charts").click()
     page.wait_for_timeout(1500)
-    screenshot(page, "topics-hierarchy", full_page=False)
+    screenshot(page, "topics-charts", full_page=False)
+    # the tools are not hidden behind an overflow menu: each is a visible section below the results
+    for name in ("Search topics", "Outliers", "Stability", "Edit & label", "Export"):
+        assert page.get_by_text(name, exact=True).first.is_visible(), name
+    # Find topics is near the top of the page (it used to sit ~1,950 px down)
+    assert page.locator("#topics-run").bounding_box()["y"] < 1000
