@@ -38,6 +38,10 @@ def startup() -> None:
     Stored under ``models_dir/classifiers/task/<training-data hash>-…``: a restart reuses it, and a
     click while it trains waits for this run instead of training a second copy."""
     from core.classifiers.methods import task_model
+    from core.settings import get_settings
+
+    if not get_settings().classifiers_warmup:
+        return
 
     def run() -> None:
         try:
@@ -137,7 +141,8 @@ def build() -> gr.Blocks:
                     disagree_filter = gr.Radio(["disagree", "any wrong", "all wrong", "all"], value="disagree",
                                                label="Disagreement browser: show examples where methods…")
                     download = gr.File(label="Per-example predictions (CSV)", interactive=False)
-                disagreements = gr.Dataframe(interactive=False, wrap=True, label="Examples (✓/✗ label (top score))")
+                disagreements = gr.Dataframe(interactive=False, wrap=True, max_chars=140,
+                                             label="Examples (✓/✗ label (top score))")
             with gr.Tab("Training data", id="train"):
                 gr.Markdown("Row numbers for picking SetFit examples by hand.", elem_classes="lab-note")
                 train_btn = gr.Button("Show the training split")

@@ -10,8 +10,8 @@ from core.classifiers.methods import METHOD_INFO, UNPARSED
 
 #: Comparison-table columns: metrics first, one short text column (each method's model is on its card),
 #: "book F1" last so that an uploaded file's table (without it) keeps the same widths.
-COLUMNS = ["method", "F1 (w)", "accuracy", "precision", "recall", "docs/s", "train s", "status", "book F1"]
-COLUMN_WIDTHS = ["27%", "8%", "10%", "10%", "8%", "8%", "8%", "10%", "11%"]
+COLUMNS = ["method", "F1 (w)", "acc.", "prec.", "recall", "docs/s", "train s", "status", "book F1"]
+COLUMN_WIDTHS = ["24%", "9%", "8%", "8%", "9%", "10%", "10%", "10%", "12%"]
 
 
 def counts_html(data: cdata.LabelledData, extra: list[str] | None = None) -> str:
@@ -37,6 +37,8 @@ def _bars(classes: list[str], row: Any) -> str:
 def _said(r: Any) -> str:
     """Generative card: what the model replied and what calibration made of it, side by side."""
     reply = (r.raw[0] or "").split(" → ")[0] if r.raw else ""
+    if len(reply) >= 2 and reply[0] == reply[-1] and reply[0] in "'\"":  # the repr() in "'negative' → …"
+        reply = reply[1:-1]
     named = r.said[0]
     said = "names no class" if named == UNPARSED else f"→ {esc(named)}"
     top = float(r.scores[0].max()) if r.scores is not None else 0.0
@@ -62,8 +64,9 @@ def cards_html(results: list[Any], classes: list[str]) -> str:
             elif r.raw:
                 body += f'<div class="classifiers-reply">{esc(r.raw[0][:200])}</div>'
             lat = f"{r.predict_s * 1000:,.0f} ms" + (f" · trained {r.fit_s:.1f} s" if r.fit_s > 0.05 else "")
-        cards.append(f'<div class="classifiers-card"><span class="lat">{esc(lat)}</span><h4>{esc(r.title)}</h4>'
-                     f'<div class="model">{esc(r.model or METHOD_INFO[r.key].offline_model)}</div>{body}</div>')
+        cards.append(f'<div class="classifiers-card"><h4>{esc(r.title)}</h4>'
+                     f'<div class="model">{esc(r.model or METHOD_INFO[r.key].offline_model)}'
+                     + (f' · <span class="lat">{esc(lat)}</span>' if lat else "") + f"</div>{body}</div>")
     return f'<div class="classifiers-cards">{"".join(cards)}</div>'
 
 
@@ -90,7 +93,9 @@ def comparison_rows(ev: Any, builtin: bool) -> list[dict[str, Any]]:
     rows = []
     for row in ev.comparison():
         out = {c: row.get(c) for c in COLUMNS if builtin or c != "book F1"}
-        out["precision"], out["recall"] = row["precision (w)"], row["recall (w)"]
+        out["acc."], out["prec."], out["recall"] = row["accuracy"], row["precision (w)"], row["recall (w)"]
+        if isinstance(row["docs/s"], float) and row["docs/s"] >= 100:
+            out["docs/s"] = int(round(row["docs/s"]))  # "55131.9" wrapped in its cell
         out["status"] = "ok" if row["status"] == "ok" else "error (see above)"
         if builtin and out["book F1"] is None:
             out["book F1"] = "—"
@@ -118,6 +123,6 @@ def f1_chart(results: Sequence[Any], builtin: bool) -> Any:
         fig.add_bar(name="book F1", x=names, y=book, text=[f"{b:.2f}" if b else "" for b in book],
                     textposition="outside", marker_color="#f59e0b")
     fig.update_layout(barmode="group", height=320, yaxis=dict(range=[0, 1.08], title="weighted F1"),
-                      margin=dict(l=10, r=10, t=36, b=10), title="F1 per method",
-                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+                      margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=1.14, x=1, xanchor="right"))
     return themed(fig)

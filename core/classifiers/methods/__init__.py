@@ -18,7 +18,6 @@ method (module)    Hub mode (the book's models)          offline (packaged model
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 
@@ -27,6 +26,7 @@ from core.classifiers.methods import embeddings_lr, generative, openai_api, setf
 from core.classifiers.methods.base import (DEFAULT_PROMPT, UNPARSED, Method, MethodInfo, Predictions, Progress,
                                            ZooConfig, _noop, softmax)
 from core.classifiers.methods.prompt import BOOK_PROMPT, PARSE_RULE, fill_prompt, parse_reply
+from core.cache import budget_cache
 from core.errors import LabError
 from core.settings import get_settings
 
@@ -41,10 +41,8 @@ METHOD_INFO: "OrderedDict[str, MethodInfo]" = OrderedDict(
     (m.INFO.key, m.INFO) for m in (tfidf, task_model, embeddings_lr, zero_shot, generative, openai_api, setfit))
 OFFLINE_DEFAULT = [key for key, info in METHOD_INFO.items() if info.default]
 
-# fitted methods, cached per (method, settings, training data) -----------------------------------
-_fitted: "OrderedDict[str, Method]" = OrderedDict()
-_fit_lock = threading.Lock()
-_FITTED_ITEMS = 12
+# fitted methods, cached per (method, settings, training data) in the lab's memory budget ---------
+_fitted = budget_cache("classifiers.fitted", max_items=12)
 
 
 def _fit_key(info: MethodInfo, data: LabelledData, config: ZooConfig) -> str:
@@ -54,17 +52,15 @@ def _fit_key(info: MethodInfo, data: LabelledData, config: ZooConfig) -> str:
 
 def clear_fitted() -> None:
     """Forget every fitted method kept in memory (the on-disk task model stays)."""
-    with _fit_lock:
-        _fitted.clear()
+    _fitted.clear()
 
 
 def needs_first_training(key: str, data: LabelledData, config: ZooConfig) -> int:
     """Seconds (estimated) a first use of ``key`` will spend training a stored model; 0 if none."""
     if key != "task" or not get_settings().offline:
         return 0
-    with _fit_lock:
-        if _fit_key(METHOD_INFO[key], data, config) in _fitted:
-            return 0
+    if _fit_key(METHOD_INFO[key], data, config) in _fitted:
+        return 0
     return 0 if task_model.is_cached(data, config) else task_model.train_estimate_s(config)
 
 
@@ -75,17 +71,14 @@ def get_method(key: str, data: LabelledData, config: ZooConfig, progress: Progre
         raise LabError(f"Unknown method {key!r}.")
     if not info.needs_training:
         return info.cls(data, config), 0.0
-    fkey = _fit_key(info, data, config)
-    with _fit_lock:
-        if fkey in _fitted:
-            _fitted.move_to_end(fkey)
-            return _fitted[fkey], 0.0
-    method = info.cls(data, config)
-    started = time.perf_counter()
-    method.fit(data, progress)
-    seconds = time.perf_counter() - started
-    with _fit_lock:
-        _fitted[fkey] = method
-        while len(_fitted) > _FITTED_ITEMS:
-            _fitted.popitem(last=False)
-    return method, seconds
+    spent = [0.0]
+
+    def fit() -> Method:
+        method = info.cls(data, config)
+        started = time.perf_counter()
+        method.fit(data, progress)
+        spent[0] = time.perf_counter() - started
+        return method
+
+    # one fit per key at a time: a second request for the same fit waits for the first
+    return _fitted.get_or_create(_fit_key(info, data, config), fit), spent[0]
