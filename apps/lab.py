@@ -13,7 +13,7 @@ import gradio as gr
 from apps import manifests
 from apps.common import esc, footer, header
 from apps.common.jobs import stop_session
-from apps.launch import UPLOAD_CACHE, place
+from apps.launch import UPLOAD_CACHE, WARMUP, place
 from apps.manifest import Manifest
 
 HOME_INTRO = ("Pick an app. Each one makes chapters of the book interactive with today's models. "
@@ -86,7 +86,7 @@ def lab_info() -> dict:
             "apps": [{"slug": a.slug, "title": a.title, "path": a.path, "chapters": a.chapter_tags}
                      for a in manifests()],
             "loaded_models": [name for name, _ in cache().loaded()],
-            "model_pool": pool().snapshot()}
+            "model_pool": pool().snapshot(), "warmup": dict(WARMUP)}
     try:
         from core.generation import engine_info
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
+import time
 from typing import Any, Callable, Sequence
 
 from apps.common import BASE_CSS, THEME, configure_queue, footer, header
@@ -85,12 +87,64 @@ def serve(build: Callable[[], tuple[gr.Blocks, str]], apps: Sequence[Manifest] =
 
 
 def run_startup(manifests: Sequence[Manifest]) -> None:
-    """Each app's startup hook (clean temp folders, load contestants, warm-ups), errors logged."""
+    """Each app's startup hook (clean temp folders, load contestants, warm-ups), errors logged; then
+    the shared models load in the background (the first page does not wait for them)."""
     for app in manifests:
         try:
             app.run_startup()
         except Exception:  # noqa: BLE001 - one app's warm-up must not stop the lab
             log.exception("startup of %s failed", app.slug)
+    if manifests:
+        warm_models_in_background()
+
+
+WARMUP: dict[str, Any] = {"state": "not started"}
+
+
+def warm_models_in_background(delay_s: float = 2.0) -> threading.Thread | None:
+    """Load the default chat engine and the embedder in a background thread, so the room's first
+    clicks don't each wait for a model load (``LLM_LAB_MODELS_WARMUP=0`` turns this off)."""
+    from core.settings import get_settings
+
+    if not get_settings().models_warmup:
+        WARMUP["state"] = "off"
+        return None
+
+    def run() -> None:
+        time.sleep(delay_s)  # let the first page be served first
+        WARMUP["state"] = "loading"
+        took: dict[str, float] = {}
+        for name, load in (("chat", _warm_chat), ("embeddings", _warm_embedder)):
+            start = time.perf_counter()
+            try:
+                load()
+                took[name] = round(time.perf_counter() - start, 1)
+            except Exception:  # noqa: BLE001 - the app loads lazily and says why if it cannot
+                log.exception("warm-up of %s failed", name)
+        WARMUP.update(state="done", seconds=took)
+
+    thread = threading.Thread(target=run, name="lab-models-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_chat() -> None:
+    from core.generation import engine_name
+
+    if engine_name() == "llama.cpp":
+        from core.generation.llamacpp_engine import warm
+
+        warm()
+    else:
+        from core.loader import load
+
+        load("chat-smollm2-135m")
+
+
+def _warm_embedder() -> None:
+    from core.loader import load
+
+    load("embed-minilm")
 
 
 def serve_app(slug: str, argv: Sequence[str] | None = None) -> None:

@@ -149,3 +149,17 @@ def test_wait_estimate_uses_measured_durations() -> None:
     assert (wait_b.ahead, wait_c.ahead) == (0, 1)
     assert 3 <= wait_b.eta_s <= 4.1 and 7 <= wait_c.eta_s <= 8.1
     assert "1 job of other participants is ahead" in waiting_text(1, 1, 7.5)
+
+
+def test_models_warm_up_in_the_background() -> None:
+    from apps import launch
+    from core.settings import override_settings
+
+    with override_settings(models_warmup=True):
+        thread = launch.warm_models_in_background(delay_s=0)
+    assert thread is not None
+    thread.join(120)
+    assert launch.WARMUP["state"] == "done" and set(launch.WARMUP["seconds"]) == {"chat", "embeddings"}
+    from core.loader import cache
+
+    assert any("minilm" in name for name, _ in cache().loaded())
