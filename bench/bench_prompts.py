@@ -1,16 +1,17 @@
 """Prompt Lab benchmark: ``python -m bench.bench_prompts [--tokens N] [--rounds R]``.
 
-Same process, same prompt (the book's chicken joke), same greedy settings, SmolLM2 offline:
+Same process, same prompt (the book's chicken joke), same greedy settings, SmolLM2 offline, both
+engines side by side:
 
-1. baseline: raw ``model.generate(**enc, max_new_tokens=N, do_sample=False)`` on the rendered prompt, in a
-   worker thread like the lab's own call (the main-thread figure is printed too);
-2. the lab's core path: ``LocalBackend.stream`` (TextIteratorStreamer thread) through ``timed_stream``;
-3. the whole app over HTTP: ``gradio_client.submit("/prompts_generate")`` on a loopback server
-   (prompt rendering + tokenized view + queue + streaming updates);
-4. constrained (llguidance, the RPG JSON schema) vs unconstrained decoding, tokens/s.
+* llama.cpp (the default on CPU): raw ``Llama.create_completion(stream=True)`` on the same GGUF file
+  with the pool's thread count (baseline), the lab's ``LlamaCppBackend.stream`` through
+  ``timed_stream``, and the whole app over HTTP (``gradio_client.submit("/prompts_generate")``: prompt
+  view, job runner, streaming updates);
+* transformers: raw ``model.generate`` in a worker thread (baseline) and ``LocalBackend.stream``;
+* constrained (llguidance, the RPG JSON schema; transformers) vs unconstrained decoding.
 
 Rounds are interleaved and medians reported (the machine may be shared). Prints tokens/s, time to
-first token and the ratios against the raw baseline.
+first token and the ratios against each engine's raw baseline.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import argparse
 import json
 import os
 import statistics
+import threading
 import time
+from typing import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LLM_LAB_MODE", "offline")
@@ -33,6 +36,16 @@ SCHEMA = {"type": "object",
                          "class": {"type": "string", "enum": ["warrior", "mage"]},
                          "level": {"type": "integer", "minimum": 1, "maximum": 99}},
           "required": ["name", "class", "level"], "additionalProperties": False}
+Run = tuple[float, int, float]  # seconds, new tokens, time to first token
+
+
+def in_thread(fn: Callable[[], Run]) -> Run:
+    """Run ``fn`` in a worker thread, like the lab's own calls (the like-for-like baseline)."""
+    box: list[Run] = []
+    worker = threading.Thread(target=lambda: box.append(fn()))
+    worker.start()
+    worker.join()
+    return box[0]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,52 +54,55 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
+    import llama_cpp
     import torch
 
-    from core.generation import LocalBackend, SamplingParams
+    from core.generation import LlamaCppBackend, LocalBackend, SamplingParams, Stats, timed_stream
+    from core.generation.llamacpp_engine import sampling_kwargs
     from core.prompts import constrained as cons
-    from core.prompts.run import Stats, timed_stream
 
-    backend = LocalBackend("chat-smollm2-135m")
-    t0 = time.perf_counter()
-    lm = backend.lm()
-    print(f"SmolLM2-135M-Instruct loaded in {time.perf_counter() - t0:.1f} s; torch threads {torch.get_num_threads()}")
-    tok = lm.tokenizer
     params = SamplingParams(max_new_tokens=args.tokens, greedy=True)
+    llama = LlamaCppBackend("chat-smollm2-135m")
+    pool = llama.pool()
+    ids = llama.prompt_ids(llama.render_prompt(JOKE))
+    raw_llm = llama_cpp.Llama(model_path=str(pool.path), n_ctx=pool.n_ctx, n_threads=pool.threads,
+                              n_threads_batch=pool.threads, verbose=False)
+    print(f"llama.cpp {llama_cpp.__version__} on {pool.path.name}: {pool.threads} threads, {pool.instances} "
+          f"instance(s) in the pool")
+    backend = LocalBackend("chat-smollm2-135m")
+    lm = backend.lm()
+    tok = lm.tokenizer
+    print(f"transformers SmolLM2-135M-Instruct (fp32); torch threads {torch.get_num_threads()}")
     enc = tok(backend.render_prompt(JOKE), return_tensors="pt", add_special_tokens=False)
     n_prompt = enc["input_ids"].shape[1]
 
-    def raw() -> tuple[float, int, float]:
+    def raw_llama() -> Run:  # like the pool's instances, it reuses the KV cache of a repeated prompt
+        start, ttft, n = time.perf_counter(), float("nan"), 0
+        for _chunk in raw_llm.create_completion(list(ids), stream=True, **sampling_kwargs(params)):
+            if n == 0:
+                ttft = time.perf_counter() - start
+            n += 1
+        return time.perf_counter() - start, n, ttft
+
+    def raw_hf() -> Run:
         start = time.perf_counter()
         with torch.inference_mode():
             out = lm.model.generate(**enc, max_new_tokens=args.tokens, do_sample=False,
                                     pad_token_id=tok.eos_token_id)
         return time.perf_counter() - start, int(out.shape[1] - n_prompt), float("nan")
 
-    def raw_thread() -> tuple[float, int, float]:
-        # the lab runs generate() in a worker thread (the streamer is read in the caller's thread); on a
-        # shared 2-core machine the main thread's generate() was measured ~4x slower than the same call in
-        # a worker thread, so the like-for-like baseline is raw generate() in a worker thread
-        import threading
-
-        box: list[tuple[float, int, float]] = []
-        worker = threading.Thread(target=lambda: box.append(raw()))
-        worker.start()
-        worker.join()
-        return box[0]
-
-    def core_stream() -> tuple[float, int, float]:
+    def core(engine: object) -> Run:
         stats = Stats()
-        for _ in timed_stream(backend, JOKE, params, stats=stats):
+        for _ in timed_stream(engine, JOKE, params, stats=stats):
             pass
         return stats.seconds, stats.n_tokens, stats.ttft_s or float("nan")
 
-    # the app over HTTP
+    # the app over HTTP (its factory picks llama.cpp on CPU)
     from gradio_client import Client
 
-    from apps.prompts.app import app as prompt_lab
     from apps.common import configure_queue
     from apps.launch import launch_kwargs, standalone
+    from apps.prompts import app as prompt_lab
     from tests.conftest import free_port
 
     blocks = standalone(prompt_lab.build, "prompts", prompt_lab.CSS)
@@ -97,44 +113,45 @@ def main(argv: list[str] | None = None) -> None:
     ui_args = ["Local model", "chat-smollm2-135m", "", "", "", "", JOKE[0]["content"], False, [],
                0.7, 1.0, 50, args.tokens, 1.0, 0, True]
 
-    def app() -> tuple[float, int, float]:
+    def app() -> Run:
         start = time.perf_counter()
         ttft = float("nan")
         job = client.submit(*ui_args, api_name="/prompts_generate")
         for update in job:
-            if ttft != ttft and update[1]:
+            if ttft != ttft and isinstance(update[1], str) and update[1]:
                 ttft = time.perf_counter() - start
         total = time.perf_counter() - start
-        text = job.result()[1]
-        return total, backend.count_tokens(text), ttft
+        return total, llama.count_tokens(job.result()[1]), ttft
 
-    raw(); raw_thread(); core_stream(); app()  # warm-up (first-call allocations, tokenizer caches, server routes)
-    runs: dict[str, list[tuple[float, int, float]]] = {"raw": [], "raw_thread": [], "core": [], "app": []}
+    paths = {"raw_llama": lambda: in_thread(raw_llama), "core_llama": lambda: core(llama), "app": app,
+             "raw_hf": lambda: in_thread(raw_hf), "core_hf": lambda: core(backend)}
+    for fn in paths.values():  # warm-up (first-call allocations, caches, server routes)
+        fn()
+    runs: dict[str, list[Run]] = {k: [] for k in paths}
     for _ in range(args.rounds):
-        runs["raw"].append(raw())
-        runs["raw_thread"].append(raw_thread())
-        runs["core"].append(core_stream())
-        runs["app"].append(app())
+        for name, fn in paths.items():
+            runs[name].append(fn())
     blocks.close()
+    raw_llm.close()
 
-    def tps(rs: list[tuple[float, int, float]]) -> float:
-        return statistics.median(n / s for s, n, _ in rs)
+    def tps(name: str) -> float:
+        return statistics.median(n / s for s, n, _ in runs[name])
 
-    def ttft(rs: list[tuple[float, int, float]]) -> float:
-        return statistics.median(t for _, _, t in rs)
+    def ttft(name: str) -> str:
+        t = statistics.median(t for _, _, t in runs[name])
+        return "—" if t != t else f"{t * 1000:.0f}"
 
-    base = tps(runs["raw_thread"])
-    n_tokens = runs["raw"][-1][1]
-    print(f"\nStreaming throughput, greedy, {n_tokens} new tokens after a {n_prompt}-token prompt, "
+    print(f"\nStreaming throughput, greedy, {runs['raw_llama'][-1][1]} new tokens after a {len(ids)}-token prompt, "
           f"median of {args.rounds} interleaved rounds")
-    print(f"  {'path':<44} {'tokens/s':>9} {'TTFT ms':>9} {'vs raw':>8}")
-    print(f"  {'raw model.generate, worker thread (baseline)':<44} {base:9.2f} {'—':>9} {1.0:8.2f}×")
-    print(f"  {'raw model.generate, main thread':<44} {tps(runs['raw']):9.2f} {'—':>9} "
-          f"{tps(runs['raw']) / base:8.2f}×")
-    print(f"  {'lab core: LocalBackend.stream':<44} {tps(runs['core']):9.2f} {ttft(runs['core']) * 1000:9.0f} "
-          f"{tps(runs['core']) / base:8.2f}×")
-    print(f"  {'lab app over HTTP (gradio_client.submit)':<44} {tps(runs['app']):9.2f} {ttft(runs['app']) * 1000:9.0f} "
-          f"{tps(runs['app']) / base:8.2f}×")
+    print(f"  {'path':<46} {'tokens/s':>9} {'TTFT ms':>9} {'vs raw':>8}")
+    rows = [("llama.cpp raw create_completion (baseline)", "raw_llama", "raw_llama"),
+            ("llama.cpp lab core: LlamaCppBackend.stream", "core_llama", "raw_llama"),
+            ("llama.cpp lab app over HTTP (gradio_client)", "app", "raw_llama"),
+            ("transformers raw generate, thread (baseline)", "raw_hf", "raw_hf"),
+            ("transformers lab core: LocalBackend.stream", "core_hf", "raw_hf")]
+    for label, name, base in rows:
+        print(f"  {label:<46} {tps(name):9.2f} {ttft(name):>9} {tps(name) / tps(base):8.2f}×")
+    print(f"  llama.cpp vs transformers, lab core: {tps('core_llama') / tps('core_hf'):.1f}× tokens/s")
 
     # constrained vs unconstrained decoding (same prompt; tokens/s since output lengths differ)
     c = cons.Constraint("json", json.dumps(SCHEMA))
@@ -147,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
         text = "".join(timed_stream(backend, RPG, p, stats=stats, **kw))
         return stats.seconds, stats.n_tokens, stats.ttft_s or float("nan"), text
 
-    decode(True); decode(False)
+    decode(True)
+    decode(False)
     free, forced = [], []
     for _ in range(args.rounds):
         free.append(decode(False))

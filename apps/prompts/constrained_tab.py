@@ -7,7 +7,7 @@ import gradio as gr
 
 from apps.common.jobs import job_on
 from apps.prompts import MANIFEST
-from apps.prompts.controls import Controls
+from apps.prompts.controls import Controls, run_stop
 from apps.prompts.views import panel_link, stats_html, validation_html
 from core.generation import Stats, make_backend, sampling, timed_stream
 from core.jobs import stop_event
@@ -51,11 +51,8 @@ def build(c: Controls) -> None:
             prompt = gr.Textbox(first_prompt, label="Prompt", lines=2)
             spec = gr.Code(first_spec, language="json", label="Schema / options / regex", lines=10)
             enforce = gr.Checkbox(True, label="Enforce during decoding (untick to see the unconstrained output)")
-            with gr.Row():
-                run = gr.Button("Generate", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
+            run, stop, status = run_stop("Generate")
         with gr.Column(scale=5):
-            status = gr.HTML("", padding=False, elem_classes="prompts-job")
             stats = gr.HTML("")
             valid = gr.HTML("")
             out = gr.Code("", language="json", label="Output", lines=10, interactive=False)

@@ -90,6 +90,14 @@ def sampling_panel(backend: dict[str, Any]) -> Controls:
                     max_new=max_new, rep=rep, note=note, **backend)
 
 
+def run_stop(label: str, variant: str = "primary") -> tuple[gr.Button, gr.Button, gr.HTML]:
+    """A run button, its Stop button, and the job's status line (hidden while empty)."""
+    with gr.Row():
+        run = gr.Button(label, variant=variant)
+        stop = gr.Button("Stop", variant="stop")
+    return run, stop, gr.HTML("", padding=False, elem_classes="prompts-job")
+
+
 def knob_states(greedy: bool, kind: str, base_url: str) -> tuple[Any, ...]:
     """Which sampling knobs apply: (temperature, top_p, top_k, repetition penalty, note HTML)."""
     unsupported = sampling_support(base_url) if kind == REMOTE else {}

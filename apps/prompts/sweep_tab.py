@@ -7,7 +7,7 @@ import gradio as gr
 
 from apps.common.jobs import job_on
 from apps.prompts import MANIFEST
-from apps.prompts.controls import Controls
+from apps.prompts.controls import Controls, run_stop
 from apps.prompts.views import panel_link, sweep_html
 from core.generation import make_backend, sampling
 from core.jobs import report, stop_event
@@ -43,10 +43,7 @@ def build(c: Controls) -> None:
         top_ps = gr.Textbox("0.5, 1.0", label="top_p values", scale=1)
         n = gr.Slider(1, 5, 2, step=1, label="samples per cell", scale=1)
         max_new = gr.Slider(4, 128, 24, step=1, label="max_new_tokens", scale=1)
-    with gr.Row():
-        run = gr.Button("Run sweep", variant="primary")
-        stop = gr.Button("Stop", variant="stop")
-    status = gr.HTML("", padding=False, elem_classes="prompts-job")
+    run, stop, status = run_stop("Run sweep")
     out = gr.HTML("")
     job_on([run.click, prompt.submit], run_sweep,
            c.backend + [c.system, prompt, temps, top_ps, n, max_new, c.top_k, c.rep, c.seed], [out],

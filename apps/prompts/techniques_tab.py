@@ -9,7 +9,7 @@ import gradio as gr
 from apps.common import user_errors
 from apps.common.jobs import job_on
 from apps.prompts import MANIFEST
-from apps.prompts.controls import Controls
+from apps.prompts.controls import Controls, run_stop
 from apps.prompts.views import chain_html, panel_link, prompt_view_html, self_consistency_html, stats_html, verify_html
 from core.generation import Stats, make_backend, sampling, timed_stream
 from core.jobs import report, stop_event
@@ -125,28 +125,19 @@ def build(c: Controls) -> None:
             t_view = gr.HTML(prompt_view_html(None))
     with gr.Accordion("Self-consistency (§6.4.2): N sampled reasoning paths, majority vote", open=False):
         gr.HTML(panel_link(CH6, "§6.4.2 self-consistency"))
-        with gr.Row():
-            sc_n = gr.Slider(1, 10, 5, step=1, label="samples (N)")
-            sc_btn = gr.Button("Run self-consistency with the technique above", variant="primary")
-            sc_stop = gr.Button("Stop", variant="stop")
-        sc_status = gr.HTML("", padding=False, elem_classes="prompts-job")
+        sc_n = gr.Slider(1, 10, 5, step=1, label="samples (N)")
+        sc_btn, sc_stop, sc_status = run_stop("Run self-consistency with the technique above")
         sc_out = gr.HTML("")
     with gr.Accordion("Chain prompting (§6.3.3): each step's output feeds the next", open=False):
         gr.HTML(panel_link(CH6, "§6.3.3 chain prompting"))
         chain_steps = gr.Textbox("\n---\n".join(book.chain_steps()), lines=4,
                                  label="Steps (separate with a line ---; use {previous}, {step1}, {input})")
         chain_input = gr.Textbox("", label="{input} (optional)")
-        with gr.Row():
-            chain_btn = gr.Button("Run chain", variant="primary")
-            chain_stop = gr.Button("Stop", variant="stop")
-        chain_status = gr.HTML("", padding=False, elem_classes="prompts-job")
+        chain_btn, chain_stop, chain_status = run_stop("Run chain")
         chain_out = gr.HTML("")
     with gr.Accordion("Output verification (§6.5): a second call checks the output", open=False):
         gr.HTML(panel_link(CH6, "§6.5 output verification"))
-        with gr.Row():
-            ver_btn = gr.Button("Verify the output above against the question")
-            ver_stop = gr.Button("Stop", variant="stop")
-        ver_status = gr.HTML("", padding=False, elem_classes="prompts-job")
+        ver_btn, ver_stop, ver_status = run_stop("Verify the output above against the question", "secondary")
         ver_out = gr.HTML("")
 
     assemble_btn.click(assemble_components, [enabled] + comp_boxes, question, api_name="prompts_assemble")
