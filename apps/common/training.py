@@ -1,0 +1,63 @@
+"""What the fine-tuning tabs share (Classifier Zoo ch. 10–11, Arena ch. 12): the live curve figure,
+the "PEFT explained by numbers" table, the result cards and the training-settings note.
+
+Core logic lives in :mod:`core.training`; these only render its objects.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from apps.common.plots import themed
+from core.escape import esc
+from core.training.callbacks import Curve
+
+LABELS = {"loss": "training loss", "rewards/margins": "reward margin (chosen − rejected)",
+          "rewards/accuracies": "reward accuracy"}
+
+
+def curve_figure(curve: Curve | None, keys: Sequence[str] = ("loss",), title: str = "") -> Any:
+    """Plotly lines of the logged ``keys`` by step (a second axis for the reward margin)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if curve is not None:
+        for i, key in enumerate(keys):
+            steps, values = curve.series(key)
+            if steps:
+                fig.add_trace(go.Scatter(x=steps, y=values, mode="lines+markers", name=LABELS.get(key, key),
+                                         yaxis="y2" if i else "y"))
+    layout: dict[str, Any] = {"height": 300, "margin": {"l": 50, "r": 50, "t": 40, "b": 40},
+                              "xaxis_title": "step", "yaxis_title": LABELS.get(keys[0], keys[0]),
+                              "legend": {"orientation": "h", "y": -0.25}}
+    if curve is not None and curve.max_steps:
+        layout["xaxis_range"] = [0, curve.max_steps + 1]
+        layout["title"] = title or f"step {curve.step} / {curve.max_steps} · {curve.elapsed():.0f} s"
+    if len(keys) > 1:
+        layout["yaxis2"] = {"title": LABELS.get(keys[1], keys[1]), "overlaying": "y", "side": "right"}
+    fig.update_layout(**layout)
+    return themed(fig)
+
+
+def params_rows(counts: Any) -> list[list[Any]]:
+    """[method, trainable parameters, share] rows of :class:`core.training.params.PeftCounts`."""
+    return [[name, f"{n:,}", share] for name, n, share in counts.rows()]
+
+
+PARAM_HEADERS = ["how you fine-tune", "trainable parameters", "share of the model"]
+
+
+def gpt3_note() -> str:
+    from core.training.params import gpt3_example
+
+    return "**The book's GPT-3 example, by the same function:** " + " ".join(gpt3_example().lines())
+
+
+def card(title: str, rows: Sequence[tuple[str, str]], note: str = "") -> str:
+    """A small result card: a title and label → value rows (everything escaped)."""
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    extra = f'<p class="lab-note">{esc(note)}</p>' if note else ""
+    return f'<div class="lab-train-card"><h4>{esc(title)}</h4><table>{body}</table>{extra}</div>'
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
