@@ -13,6 +13,7 @@ import gradio as gr
 
 from apps.arena import MANIFEST
 from apps.arena import views as V
+from apps.arena import tune_tab
 from apps.arena.instructor import Instructor
 from apps.common import HEAVY, app_title, esc_md, heavy_limit, user_errors
 from core.arena import access as acl
@@ -218,6 +219,7 @@ def build(arena: Any = None) -> gr.Blocks:
                 ex_file = gr.File(label="Download", interactive=False)
                 with gr.Accordion("From arena votes to a DPO run (book ch. 12)", open=False):
                     gr.Markdown(V.DPO_NOTE)
+            tune_tab.render(A, room, key)
 
         # ---------------------------------------------------------------- wiring
         demo.load(on_load, [base], [room, key, base, banner, pool_md, pick_a, pick_b, judge_pick, create_grp,

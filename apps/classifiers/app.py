@@ -12,6 +12,7 @@ import gradio as gr
 
 from apps.classifiers import MANIFEST
 from apps.classifiers import handlers as h
+from apps.classifiers import finetune_tab
 from apps.common import app_title
 from apps.common.jobs import job_on
 from core.classifiers import data as cdata
@@ -147,6 +148,7 @@ def build() -> gr.Blocks:
                 gr.Markdown("Row numbers for picking SetFit examples by hand.", elem_classes="lab-note")
                 train_btn = gr.Button("Show the training split")
                 train_rows = gr.Dataframe(interactive=False, wrap=True)
+            finetune_tab.render([source, upload, text_col, label_col, test_size, train_size])
 
         source_out = [upload, text_col, label_col, counts, descriptions, words, test_size, train_size]
         gr.on([demo.load, source.change], h.on_source, [source, test_size, train_size], source_out,

@@ -128,7 +128,7 @@ def render(data_inputs: Sequence[Any]) -> None:
             freeze_n = gr.Slider(0, blocks, value=DEFAULTS["freeze"], step=1, label="Freeze the first N blocks")
             head_only = gr.Checkbox(label="Train only the classification head", value=False)
             steps = gr.Slider(5, get_settings().limits.train_max_steps, value=DEFAULTS["steps"], step=5, label="Steps")
-            lr = gr.Dropdown(["2e-5", "5e-5", "1e-4", "2e-4"], value=f"{DEFAULTS['lr']:g}", label="Learning rate")
+            lr = gr.Dropdown(["2e-5", "5e-5", "1e-4", "2e-4"], value=T.lr_text(DEFAULTS["lr"]), label="Learning rate")
             compare = gr.Checkbox(label="Also run embeddings + LR and SetFit on the same split", value=True)
         with gr.Row():
             go = gr.Button("Fine-tune", variant="primary", elem_id="classifiers-finetune")
@@ -150,7 +150,7 @@ def render(data_inputs: Sequence[Any]) -> None:
         with gr.Row():
             pair_source = gr.Radio([BUILTIN_PAIRS, CSV_PAIRS, RAG_PAIRS], value=BUILTIN_PAIRS, label="Pairs")
             e_steps = gr.Slider(5, get_settings().limits.train_max_steps, value=ED["steps"], step=5, label="Steps")
-            e_lr = gr.Dropdown(["1e-5", "2e-5", "5e-5", "1e-4"], value=f"{ED['lr']:g}", label="Learning rate")
+            e_lr = gr.Dropdown(["1e-5", "2e-5", "5e-5", "1e-4"], value=T.lr_text(ED["lr"]), label="Learning rate")
             e_batch = gr.Slider(4, 64, value=ED["batch"], step=4, label="Batch (in-batch negatives)")
         with gr.Row():
             e_go = gr.Button("Train the embedder", variant="primary", elem_id="classifiers-embedder")

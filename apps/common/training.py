@@ -61,3 +61,8 @@ def card(title: str, rows: Sequence[tuple[str, str]], note: str = "") -> str:
 
 def minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def lr_text(value: float) -> str:
+    """A learning rate as the dropdowns spell it (2e-4, 5e-5)."""
+    return f"{value:.0e}".replace("e-0", "e-")
