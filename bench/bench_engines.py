@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tokens", type=int, default=128, help="max_new_tokens (greedy)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-pool", action="store_true", help="only the single-request comparison")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="threads for the single-request comparison (raw and lab engine alike)")
     args = parser.parse_args(argv)
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
             ttft, n = None, 0
             for chunk in raw_llm.create_completion(list(prompt_ids), max_tokens=args.tokens, temperature=0.0, top_k=1,
                                                    min_p=0.0, top_p=1.0, repeat_penalty=1.0, stream=True):
+                if not chunk["choices"][0]["text"]:
+                    continue  # the closing chunk carries only the finish reason
                 if ttft is None:
                     ttft = time.perf_counter() - start
                 n += 1
@@ -85,9 +88,13 @@ def main(argv: list[str] | None = None) -> None:
         for fn in paths.values():  # warm-up (first calls allocate buffers)
             fn()
         results: dict[str, list[tuple[float, float, int]]] = {k: [] for k in paths}
+        cpu: dict[str, list[float]] = {k: [] for k in paths}  # tokens per CPU-second (robust to other load)
         for _ in range(args.rounds):
             for name, fn in paths.items():
-                results[name].append(fn())
+                c0 = time.process_time()
+                row = fn()
+                cpu[name].append(row[2] / max(time.process_time() - c0, 1e-9))
+                results[name].append(row)
         raw_llm.close()
 
     def med(name: str) -> tuple[float, float, int]:
@@ -98,14 +105,21 @@ def main(argv: list[str] | None = None) -> None:
 
     base_tps, base_ttft, _ = med("raw llama-cpp-python")
     print(f"\nSingle request, {args.threads} thread(s) (ratios against raw llama-cpp-python, this run)")
-    print(f"  {'path':<28} {'tokens':>6} {'tokens/s':>9} {'× raw':>6} {'TTFT ms':>8} {'Δ TTFT ms':>9}")
+    base_cpu = statistics.median(cpu["raw llama-cpp-python"])
+    print(f"  {'path':<28} {'tokens':>6} {'tokens/s':>9} {'× raw':>6} {'TTFT ms':>8} {'Δ TTFT ms':>9} "
+          f"{'tok/CPU-s':>9} {'× raw':>6}")
     for name in paths:
         tps, ttft, n = med(name)
-        print(f"  {name:<28} {n:>6} {tps:9.1f} {tps / base_tps:6.2f} {ttft * 1000:8.1f} {(ttft - base_ttft) * 1000:9.1f}")
+        c = statistics.median(cpu[name])
+        print(f"  {name:<28} {n:>6} {tps:9.1f} {tps / base_tps:6.2f} {ttft * 1000:8.1f} {(ttft - base_ttft) * 1000:9.1f} "
+              f"{c:9.1f} {c / base_cpu:6.2f}")
     lab_tps, hf_tps = med("lab llama.cpp engine")[0], med("lab transformers engine")[0]
-    print(f"  lab llama.cpp / lab transformers: {lab_tps / hf_tps:.2f}× tokens/s")
+    lab_cpu, hf_cpu = statistics.median(cpu["lab llama.cpp engine"]), statistics.median(cpu["lab transformers engine"])
+    print(f"  lab llama.cpp / lab transformers: {lab_tps / hf_tps:.2f}× tokens/s, {lab_cpu / hf_cpu:.2f}× tokens per CPU-s")
 
     # ---- pool layout: 1 × 2 threads vs 2 × 1 thread, 2 concurrent requests ------------------------
+    if args.skip_pool:
+        return
     layouts = [(1, cores), (cores, 1)] if cores > 1 else [(1, 1)]
     print(f"\nPool layout, 2 concurrent requests of {args.tokens} greedy tokens (lab engine, medians of "
           f"{args.rounds})")
