@@ -38,8 +38,7 @@ def _rag_setup(c: Any) -> None:
 
 
 def _rag(c: Any) -> None:
-    c.predict(question="How big is Hubble's primary mirror?", history=[], max_new=24, api_key=None,
-              api_name="/rag_ask")
+    c.predict(question="How big is Hubble's primary mirror?", history=[], max_new=24, api_key=None, api_name="/rag_ask")
 
 
 def _topics_setup(c: Any) -> None:
@@ -47,24 +46,23 @@ def _topics_setup(c: Any) -> None:
 
 
 def _topics(c: Any) -> None:
-    c.predict("text", "(none)", "(none)", "embed-gte-small", 15, 5, 0.0, "cosine", 42, 8, 0, "leaf",
-              "english", 1, 1, "c-tf-idf", 0.3, api_name="/topics_run")
+    c.predict(text_col="text", min_cluster_size=8, api_name="/topics_run")
 
 
 def _arena(c: Any) -> None:
-    c.predict("Name a fruit.", "", api_name="/arena_battle")
+    c.predict(prompt="Name a fruit.", room="", api_name="/arena_battle")
 
 
 ACTIONS: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any], None]]] = {
-    "tokenizers": (None, lambda c: c.predict(SAMPLE, ["gpt2", "gpt-4", "llama-3"], "", False,
+    "tokenizers": (None, lambda c: c.predict(SAMPLE, ["gpt2", "gpt-4", "llama-3"], None, False,
                                              api_name="/tokenizers_compare")),
     "classifiers": (None, lambda c: c.predict(text="A gorgeous, moving film.", methods=["zeroshot"], file=None,
-                                              text_col=None, label_col=None, base_url=None, model=None, key=None,
-                                              pick=None, api_name="/classifiers_classify")),
+                                              text_col=None, label_col=None, base_url=None, model=None,
+                                              key=None, pick=None, api_name="/classifiers_classify")),
     "topics": (_topics_setup, _topics),
     "prompts": (None, _prompts),
     "rag": (_rag_setup, _rag),
-    "vision": (None, lambda c: c.predict(["cat"], None, None, "cat, dog, car", "a photo of a {}", "a photo of a {}",
+    "vision": (None, lambda c: c.predict(builtins=["cat"], files=None, webcam=None, labels="cat, dog, car",
                                          api_name="/vision_labels")),
     "arena": (None, _arena),
 }
