@@ -99,7 +99,7 @@ SAMPLING = [0.7, 1.0, 50, 16, 1.0, 0, True]  # temperature, top_p, top_k, max_ne
 
 @pytest.fixture(scope="module")
 def prompts() -> Iterator[Any]:
-    from apps.prompts.app import app as prompt_lab
+    from apps.prompts import app as prompt_lab
 
     yield from serve_blocks(prompt_lab.build(), prompt_lab.CSS)
 
@@ -138,7 +138,7 @@ def test_prompt_lab_multi_request_endpoints(prompts: Any, server: FakeOpenAI, fa
 
 @pytest.fixture(scope="module")
 def rag() -> Iterator[Any]:
-    from apps.rag.app import app as rag_chat
+    from apps.rag import app as rag_chat
 
     yield from serve_blocks(rag_chat.build(), rag_chat.CSS)
 
@@ -162,7 +162,7 @@ def test_rag_chat_ask(rag: Any, server: FakeOpenAI, fault: str) -> None:
 
 @pytest.fixture(scope="module")
 def classifiers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from apps.classifiers.app import app as classifier_zoo
+    from apps.classifiers import app as classifier_zoo
 
     cache = tmp_path_factory.mktemp("llm-lab-cache")  # fitted methods are cached: keep them out of ~/.cache
     (cache / "assets").symlink_to(get_settings().assets_dir)
@@ -213,7 +213,7 @@ def test_classifier_zoo_evaluate(classifiers: Any, server: FakeOpenAI, fault: st
 
 @pytest.fixture(scope="module")
 def arena(server: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from apps.arena.app import app as eval_arena
+    from apps.arena import app as eval_arena
     from core.arena.battles import Arena
     from core.arena.contestants import parse_config
     from core.arena.store import ArenaStore

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gradio_client.exceptions import AppError
 
-from apps.prompts.app import app as prompt_lab
+from apps.prompts import app as prompt_lab
 from apps.launch import standalone
 from tests.fake_openai import FakeOpenAI
 

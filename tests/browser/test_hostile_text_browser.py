@@ -40,7 +40,7 @@ def test_tokenizer_chips_show_html_as_text(launch: Any, page: Any) -> None:
 
 
 def test_prompt_view_shows_html_as_text(launch: Any, page: Any) -> None:
-    from apps.prompts.app import app as prompt_lab
+    from apps.prompts import app as prompt_lab
     from apps.launch import standalone
 
     _, url = launch(standalone(prompt_lab.build, "prompts", prompt_lab.CSS), prompt_lab.CSS)
