@@ -180,7 +180,7 @@ def render(get_arena: Callable[[], Any], room: Any, key: Any) -> None:
                 d_alpha = gr.Slider(1, 128, value=DD["alpha"], step=1, label="LoRA alpha")
                 d_beta = gr.Slider(0.01, 1.0, value=DD["beta"], step=0.01, label="beta β")
                 d_steps = gr.Slider(1, 200, value=DD["steps"], step=1, label="Steps")
-                d_lr = gr.Dropdown(["1e-5", "2e-5", "5e-5", "1e-4"], value=T.lr_text(DD["lr"]), label="Learning rate")
+                d_lr = gr.Dropdown(["1e-5", "5e-5", "1e-4", "2e-4", "5e-4"], value=T.lr_text(DD["lr"]), label="Learning rate")
             with gr.Row():
                 d_go = gr.Button("Run DPO", variant="primary", elem_id="arena-dpo")
                 d_stop = gr.Button("Stop", variant="stop", size="sm")

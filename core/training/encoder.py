@@ -19,7 +19,7 @@ from core.training.callbacks import Curve, job_callback, quiet, training_args_co
 from core.training.data import cap_examples, cap_steps
 
 HUB_BASE = "bert-base-cased"
-DEFAULTS = {"steps": 80, "lr": 1e-4, "batch": 16, "max_length": 64, "freeze": 0}
+DEFAULTS = {"steps": 40, "lr": 2e-4, "batch": 16, "max_length": 64, "freeze": 0}
 
 
 @dataclass

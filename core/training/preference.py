@@ -22,8 +22,8 @@ from core.training.data import cap_steps
 
 HUB_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TARGETS = ("q_proj", "v_proj")
-DPO_DEFAULTS = {"rank": 16, "alpha": 32, "beta": 0.1, "steps": 30, "lr": 5e-5, "batch": 4, "max_length": 256}
-SFT_DEFAULTS = {"rank": 16, "alpha": 32, "steps": 30, "lr": 2e-4, "batch": 4, "max_length": 256}
+DPO_DEFAULTS = {"rank": 16, "alpha": 32, "beta": 0.1, "steps": 20, "lr": 2e-4, "batch": 4, "max_length": 256}
+SFT_DEFAULTS = {"rank": 16, "alpha": 32, "steps": 20, "lr": 2e-4, "batch": 4, "max_length": 256}
 
 
 @dataclass
