@@ -57,12 +57,15 @@ def base_source() -> str:
 
 def load_base(source: str | None = None) -> tuple[Any, Any]:
     """A fresh, trainable copy of the base model and its tokenizer (never the shared loaded one)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     source = source or base_source()
     try:
         tok = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype="float32")
+        config = AutoConfig.from_pretrained(source)
+        if hasattr(config, "quantization_config"):  # the offline folder is dequantized from GGUF: plain fp32 now
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_pretrained(source, config=config, dtype="float32")
     except OSError as exc:
         raise LabError(f"Could not load the model {source}: {exc}".split("\n")[0]) from None
     if tok.pad_token is None:
