@@ -58,38 +58,30 @@ def embedder_label(model_name: str = EMBEDDER) -> str:
     return catalogue.get(model_name).display(get_settings().mode)
 
 
-def _encode_duration(model_name: str, texts: Sequence[str], *a: Any, **k: Any) -> int:
-    return estimate_duration(len(texts), per_unit_s=0.01, base_s=5)
-
-
-@gpu_task(duration=_encode_duration)
-def _encode(model_name: str, texts: Sequence[str], prefix: str = "", batch_size: int = 64) -> np.ndarray:
-    from core.loader import load
-
-    model = load(model_name)
-    vecs = model.encode([prefix + t for t in texts], batch_size=batch_size, normalize_embeddings=True,
-                        convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(vecs, dtype=np.float32)
-
-
 def encode_passages(texts: Sequence[str], model_name: str = EMBEDDER) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, embedding_dim(model_name)), dtype=np.float32)
-    return _encode(model_name, list(texts))
+    """Normalised passage embeddings through the lab's one embed-and-cache path (:mod:`core.embeddings`;
+    RAG keeps its own on-disk indexes, so nothing is written to the embeddings disk cache)."""
+    from core import embeddings
+
+    return embeddings.embed(model_name, list(texts), disk=False)
+
+
+def query_prefix(model_name: str = EMBEDDER) -> str:
+    """The query instruction of a bge model on the Hub (none offline: MiniLM takes none)."""
+    entry = catalogue.get(model_name)
+    return BGE_QUERY_PREFIX if (not get_settings().offline and "bge" in entry.hub_id.lower()) else ""
 
 
 def encode_query(text: str, model_name: str = EMBEDDER) -> np.ndarray:
-    entry = catalogue.get(model_name)
-    prefix = BGE_QUERY_PREFIX if (not get_settings().offline and "bge" in entry.hub_id.lower()) else ""
-    return _encode(model_name, [text], prefix)[0]
+    from core import embeddings
+
+    return embeddings.embed_one(model_name, text, prefix=query_prefix(model_name))
 
 
 def embedding_dim(model_name: str = EMBEDDER) -> int:
-    from core.loader import load
+    from core import embeddings
 
-    model = load(model_name)
-    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    return int(get_dim())
+    return embeddings.embedding_dim(model_name)
 
 
 def reranker_status() -> tuple[bool, str]:

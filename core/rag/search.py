@@ -168,6 +168,22 @@ class Collection:
     def __len__(self) -> int:
         return len(self.chunks)
 
+    def nbytes(self) -> int:
+        """Memory this collection holds or will hold once searched: embeddings, the FAISS copy of them
+        (``ntotal * dim * 4``), the BM25 index (its sparse score matrix when built, else an estimate
+        of 12 bytes per token) and the chunk texts."""
+        n, dim = (self.embeddings.shape + (0,))[:2] if self.embeddings.ndim == 2 else (len(self.embeddings), 0)
+        faiss_bytes = n * dim * 4
+        text_bytes = sum(len(c.text) + 200 for c in self.chunks)  # text + Chunk object and its fields
+        bm25 = self._bm25
+        if bm25 is not None:
+            arrays = getattr(bm25.retriever, "scores", {}) or {}
+            bm25_bytes = sum(int(getattr(a, "nbytes", 0)) for a in arrays.values()) + 64 * len(
+                getattr(bm25.retriever, "vocab_dict", {}) or {})
+        else:
+            bm25_bytes = sum(len(c.text) // 5 for c in self.chunks) * 12
+        return int(self.embeddings.nbytes + faiss_bytes + bm25_bytes + text_bytes)
+
     @property
     def bm25(self) -> BM25Index:
         with self._lock:

@@ -9,8 +9,8 @@ An index is written into a ``.tmp-*`` folder and renamed into place only when co
 half-built index (crash, concurrent build) is never served; a folder that exists is complete.
 The writer holds an flock on ``.tmp-*/.building``; the kernel frees it when the writer dies, so
 the leftovers of a killed server are removed when the next one starts (``clean_stale_tmp``).
-A session's collection is assembled from its documents' indexes and kept in a small in-process
-LRU. Who uses a stored document is tracked in :mod:`core.rag.sessions`; :meth:`IndexStore.delete`
+A session's collection is assembled from its documents' indexes and kept in the lab's budgeted
+cache (``rag.collections``). Who uses a stored document is tracked in :mod:`core.rag.sessions`; :meth:`IndexStore.delete`
 is the low-level purge it calls once nobody does.
 """
 from __future__ import annotations
@@ -20,13 +20,12 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -247,31 +246,27 @@ class IndexStore:
 # --------------------------------------------------------------------------------------------
 
 class _CollectionCache:
-    """A few assembled collections per process (key: doc shas + config + embedder)."""
+    """Assembled collections (key: doc shas + config + embedder) in the lab's budgeted LRU
+    (``core.cache`` cache ``rag.collections``), each counted at :meth:`Collection.nbytes`."""
 
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, Collection] = OrderedDict()
-        self._lock = threading.Lock()
+    NAME = "rag.collections"
+
+    @property
+    def cache(self) -> Any:
+        from core.cache import budget_cache
+
+        return budget_cache(self.NAME)
 
     def get(self, key: tuple) -> Collection | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            return None
+        return self.cache.get(key)
 
     def put(self, key: tuple, value: Collection) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self.cache.put(key, value, size=value.nbytes())
 
     def drop_docs(self, shas: set[str]) -> None:
-        with self._lock:
-            for key in [k for k in self._items if shas & set(k[0])]:
-                del self._items[key]
+        cache = self.cache
+        for key in [k for k in cache.keys() if shas & set(k[0])]:
+            cache.discard(key)
 
 
 _collections = _CollectionCache()
