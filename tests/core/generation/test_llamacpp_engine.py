@@ -256,7 +256,9 @@ def test_hub_mode_downloads_the_pinned_gguf(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
     with override_settings(mode="hub"):
         assert loader.gguf_file("chat-phi3-mini") == local_file
-        assert calls[-1] == ("microsoft/Phi-3-mini-4k-instruct-gguf", "Phi-3-mini-4k-instruct-q4.gguf", "main")
+        phi3 = catalogue.get("chat-phi3-mini")
+        assert calls[-1] == ("microsoft/Phi-3-mini-4k-instruct-gguf", "Phi-3-mini-4k-instruct-q4.gguf", phi3.gguf_revision)
+        assert phi3.gguf_revision  # pinned (a commit SHA, or "main" where none could be checked)
         assert choose_engine("chat-qwen2.5-0.5b")[0] == "llamacpp"
         backend = make_backend("Local model", "chat-qwen2.5-0.5b")
         assert isinstance(backend, LlamaCppBackend) and backend.name == "Qwen/Qwen2.5-0.5B-Instruct"
