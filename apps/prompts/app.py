@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.common import app_title
-from apps.prompts import MANIFEST, constrained_tab, controls, generate_tab, sweep_tab, techniques_tab
+from apps.prompts import MANIFEST, constrained_tab, controls, generate_tab, sweep_tab, takehome_row, techniques_tab
 
 SLUG = "prompts"
 CSS = MANIFEST.css
@@ -34,11 +34,12 @@ def build() -> gr.Blocks:
         controls.wire(c)
         with tabs:
             with tab_generate:
-                generate_tab.build(c)
+                gen = generate_tab.build(c)
             with tab_sweep:
-                sweep_tab.build(c)
+                sw = sweep_tab.build(c)
             with tab_tech:
                 techniques_tab.build(c)
             with tab_cons:
                 constrained_tab.build(c)
+        takehome_row.build(demo, c, gen, sw)
     return demo

@@ -108,8 +108,9 @@ def clear() -> tuple[Any, ...]:
     return [], "", [], None, next_token_html(None)
 
 
-def build(c: Controls) -> None:
-    """Lay out the tab (inside the app's Tabs) and wire its events."""
+def build(c: Controls) -> dict[str, Any]:
+    """Lay out the tab (inside the app's Tabs) and wire its events; returns the components the
+    take-home row reads (prompt, keep_chat, chatbot, output, last)."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
             prompt = gr.Textbox("Create a funny joke about chickens.", label="Prompt", lines=3,
@@ -161,3 +162,4 @@ def build(c: Controls) -> None:
            status=next_status, api_name="prompts_next_token", show_done=False)
     job_on([out_tokens.select], select_token, nt_in[:1] + nt_in[2:], [step, next_html], slug=SLUG,
            kind="next-token", status=next_status, show_done=False, api_visibility="private")
+    return {"prompt": prompt, "keep_chat": keep_chat, "chatbot": chatbot, "output": output, "last": last}
