@@ -74,6 +74,11 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
   .lab-header h1 { font-size:1.25rem; }
   .lab-cards { grid-template-columns:1fr; }
 }
+/* the page navigation: one line that scrolls by itself (a phone got five lines over its first screen).
+   Outside @media: Gradio scopes custom rules to .contain, and only top-level rules also reach the nav. */
+.nav-holder nav { flex-wrap:nowrap !important; overflow-x:auto; justify-content:flex-start !important;
+  scrollbar-width:thin; }
+.nav-holder nav a { white-space:nowrap; flex:0 0 auto; }
 /* errors live inline next to the action (user_errors(inline=…), job status lines): no red "Error"
    pill laid over the event's output components, hiding them */
 .wrap:has(> span.error), .wrap:has(> .clear-status + span.error) { display:none !important; }

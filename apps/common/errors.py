@@ -102,4 +102,6 @@ def errors_inline(event: Any, status: Any, fn: Callable[..., Any]) -> Any:
         text = last_error(fn, getattr(request, "session_hash", None))
         return error_html(text) if text else ""
 
-    return event.then(show, None, status, queue=False, show_progress="hidden", api_visibility="private")
+    # Gradio 6.31's page runs .then() steps only after a success; .failure() covers the error path
+    event.failure(show, None, status, queue=False, show_progress="hidden", api_visibility="private")
+    return event.success(show, None, status, queue=False, show_progress="hidden", api_visibility="private")

@@ -32,17 +32,13 @@ def themed(fig: Any) -> Any:
     return fig
 
 
-#: Plotly draws text as SVG with inline ``fill`` styles; ``!important`` wins over inline styles.
-_OWN_TEXT = ", ".join(f".dark .js-plotly-plot .main-svg {sel}" for sel in (
-    ".gtitle", ".xtitle", ".ytitle", ".xtick text", ".ytick text", ".xtick > text", ".ytick > text",
-    ".legendtext", ".legendtitletext", ".cbaxis text", ".cbtitle text", ".colorbar text",
-    ".annotation-text", ".g-gtitle text"))
+#: Plotly draws text as SVG with inline ``fill`` styles; ``!important`` wins over inline styles. One
+#: selector per rule: Gradio's CSS scoper mangles the 2nd+ selectors of a group that starts with .dark.
+_OWN_TEXT = (".gtitle", ".xtitle", ".ytitle", ".xtick text", ".ytick text", ".legendtext", ".legendtitletext",
+             ".cbaxis text", ".cbtitle text", ".annotation-text", ".bartext-outside")
 
-PLOT_CSS = f"""
-.js-plotly-plot .main-svg {{ background: transparent !important; }}
-{_OWN_TEXT} {{ fill: {DARK_TEXT} !important; }}
-.dark .js-plotly-plot .main-svg .bar .bartext-outside, .dark .js-plotly-plot .main-svg .bartext.bartext-outside
-  {{ fill: {DARK_TEXT} !important; }}
-.dark .js-plotly-plot .main-svg .legend .bg {{ fill: transparent !important; }}
-.dark .js-plotly-plot .modebar-btn path {{ fill: #9ca3af !important; }}
-"""
+PLOT_CSS = "\n".join(
+    [".js-plotly-plot .main-svg { background: transparent !important; }",
+     ".dark .js-plotly-plot .main-svg .legend .bg { fill: transparent !important; }",
+     ".dark .js-plotly-plot .modebar-btn path { fill: #9ca3af !important; }"]
+    + [f".dark .js-plotly-plot .main-svg {sel} {{ fill: {DARK_TEXT} !important; }}" for sel in _OWN_TEXT]) + "\n"

@@ -98,24 +98,26 @@ def build() -> gr.Blocks:
         app_title(MANIFEST)
         with gr.Row(equal_height=False, elem_classes="tokenizers-top"):
             with gr.Column(scale=3, min_width=280):
-                text = gr.Textbox(value=core_arena.book_sample(), label="Text", lines=6, max_lines=16,
+                text = gr.Textbox(value=core_arena.book_sample(), label="Text", lines=5, max_lines=16,
                                   elem_id="tokenizers-text")
-            with gr.Column(scale=2, min_width=280):
-                example = gr.Dropdown(list(core_arena.examples()), value=None, label="Load an example")
-                show_ids = gr.Checkbox(False, label="Show token ids instead of text", elem_id="tokenizers-ids")
                 with gr.Row():
                     go = gr.Button("Compare", variant="primary", elem_id="tokenizers-compare", min_width=120)
                     share = gr.Button("Share link", variant="secondary", min_width=120)
                 compare_status = gr.HTML(elem_id="tokenizers-compare-status")
+            with gr.Column(scale=2, min_width=280):
+                example = gr.Dropdown(list(core_arena.examples()), value=None, label="Load an example")
+                show_ids = gr.Checkbox(False, label="Show token ids instead of text", elem_id="tokenizers-ids")
                 share_url = gr.Textbox(label="Link to this comparison", interactive=False, max_lines=2,
-                                       buttons=["copy"], elem_id="tokenizers-share")
+                                       buttons=["copy"], elem_id="tokenizers-share", placeholder="Press Share link")
         with gr.Row(equal_height=False):
             selected = gr.CheckboxGroup(_choices(), value=default_selection(), label="Tokenizers (oldest first)",
                                         elem_id="tokenizers-select", scale=4, min_width=280)
             extra = gr.Textbox(label="Hub tokenizer ids (comma-separated)", max_lines=1, scale=1, min_width=240,
                                interactive=not settings.offline, elem_id="tokenizers-extra",
-                               placeholder="Offline: Hub tokenizers need hub mode (LLM_LAB_MODE=hub)"
-                               if settings.offline else "e.g. google/flan-t5-small, facebook/galactica-1.3b")
+                               placeholder="needs hub mode" if settings.offline
+                               else "e.g. google/flan-t5-small, facebook/galactica-1.3b",
+                               info="Off offline: Hub tokenizers download from the Hugging Face Hub "
+                               "(LLM_LAB_MODE=hub)." if settings.offline else None)
         notes = gr.HTML(elem_classes=["tokenizers-notes"])
 
         with gr.Tabs():
@@ -176,6 +178,7 @@ def build() -> gr.Blocks:
                 decode_go = gr.Button("Decode with each selected tokenizer", variant="primary")
                 decode_status = gr.HTML()
                 decoded = gr.Dataframe(headers=["tokenizer", "text", "pieces", "problem"], interactive=False,
+                                       elem_id="tokenizers-decoded",
                                        wrap=True)
             with gr.Tab("Explainers", id="tokenizers-explain-tab"):
                 gr.Markdown(f"Concepts from chapter 2, *Tokens and Embeddings* "

@@ -154,7 +154,7 @@ def build() -> gr.Blocks:
                 gallery = gr.Gallery(label="Images in this request", columns=3, height=200, object_fit="contain",
                                      allow_preview=False, elem_id="vision-gallery")
                 input_notes = gr.HTML()
-            with gr.Column(scale=3, min_width=280):
+            with gr.Column(scale=3, min_width=280, elem_classes="vision-main"):
                 with gr.Tabs():
                     with gr.Tab("Zero-shot labels", id="vision-labels-tab"):
                         section_link(MANIFEST, "§9.2 CLIP: zero-shot classification")
@@ -163,11 +163,11 @@ def build() -> gr.Blocks:
                                                 "line)", lines=2, scale=3, min_width=240, elem_id="vision-labels")
                             template = gr.Textbox("a photo of a {}", label="Template ({} = the label)", scale=2,
                                                   min_width=200, elem_id="vision-template")
-                        templates = gr.Textbox(DEFAULT_TEMPLATES, lines=3, elem_id="vision-templates",
-                                               label="Compare templates (one per line; empty = skip)")
                         with gr.Row():
                             label_btn = gr.Button("Score labels", variant="primary", elem_id="vision-label-btn")
-                            label_stop = gr.Button("Stop", variant="stop", size="sm", min_width=80)
+                            label_stop = gr.Button("Stop", variant="stop", size="sm", scale=0, min_width=80)
+                        templates = gr.Textbox(DEFAULT_TEMPLATES, lines=3, elem_id="vision-templates",
+                                               label="Compare templates (one per line; empty = skip)")
                         label_status = gr.HTML(elem_id="vision-label-status")
                         label_info = gr.HTML(elem_id="vision-label-info")
                         label_plot = gr.Plot(label="Scores per label", elem_id="vision-label-plot")
@@ -179,7 +179,7 @@ def build() -> gr.Blocks:
                                               elem_id="vision-captions")
                         with gr.Row():
                             sim_btn = gr.Button("Compute the matrix", variant="primary", elem_id="vision-sim-btn")
-                            sim_stop = gr.Button("Stop", variant="stop", size="sm", min_width=80)
+                            sim_stop = gr.Button("Stop", variant="stop", size="sm", scale=0, min_width=80)
                         sim_status = gr.HTML()
                         sim_info = gr.HTML()
                         sim_plot = gr.Plot(label="Images × captions", elem_id="vision-sim-plot")
@@ -200,7 +200,7 @@ def build() -> gr.Blocks:
                                               min_width=200)
                         with gr.Row():
                             cap_btn = gr.Button("Write captions", variant="primary", elem_id="vision-cap-btn")
-                            cap_stop = gr.Button("Stop", variant="stop", size="sm", min_width=80)
+                            cap_stop = gr.Button("Stop", variant="stop", size="sm", scale=0, min_width=80)
                         cap_status = gr.HTML(elem_id="vision-cap-status")
                         cap_html = gr.HTML(elem_id="vision-cap-html")
                         cap_table = gr.Dataframe(label="Candidates and scores", interactive=False, wrap=True,

@@ -29,12 +29,13 @@ PICK_IMAGES = '<div class="lab-note">Pick a built-in photo, upload images or tak
 
 
 def banner() -> str:
+    """One line on what runs here; the details fold away (a phone's first screen is for the app)."""
     if get_settings().offline:
-        return warn_html(
-            "Offline mode: no package ships CLIP or BLIP weights, so this app runs an honest fallback — "
-            "EfficientNet-Lite0 ImageNet probabilities mapped onto your labels by MiniLM, and captions written "
-            "by SmolLM2 from the top classes. Every result says which method produced it. Question answering "
-            "needs BLIP-2 and is not faked.")
+        return ('<details class="lab-warn vision-offline"><summary><b>Offline mode:</b> labelled stand-ins run '
+                "here, not CLIP or BLIP — why?</summary>No package ships CLIP or BLIP weights, so this app runs an "
+                "honest fallback: EfficientNet-Lite0 ImageNet probabilities mapped onto your labels by MiniLM, and "
+                "captions written by SmolLM2 from the top classes. Every result says which method produced it. "
+                "Question answering needs BLIP-2 and is not faked.</details>")
     return ('<div class="lab-note">Hub mode: CLIP ViT-B/32 (openai/clip-vit-base-patch32), BLIP base on the CPU, '
             'BLIP-2 OPT-2.7b under ZeroGPU.</div>')
 
