@@ -111,7 +111,7 @@ def test_prompt_lab_generate(prompts: Any, server: FakeOpenAI, fault: str) -> No
     fails_clearly(prompts, *remote, "", "Is this review positive?", False, [], *SAMPLING,
                   api_name="/prompts_generate", expect=FAULTS[fault])
     server.mode = "ok"
-    (chat, text, stats, _view, _tokens), _ = timed(prompts, *remote, "", "Is this review positive?", False, [],
+    (chat, text, stats, _view, _tokens, _status), _ = timed(prompts, *remote, "", "Is this review positive?", False, [],
                                                    *SAMPLING, api_name="/prompts_generate")
     assert text == REPLY and "✓ done" in stats
 
@@ -126,9 +126,9 @@ def test_prompt_lab_multi_request_endpoints(prompts: Any, server: FakeOpenAI, fa
     fails_clearly(prompts, *sweep, api_name="/prompts_sweep", expect=FAULTS[fault])
     fails_clearly(prompts, *chain, api_name="/prompts_chain", expect=FAULTS[fault])
     server.mode = "ok"
-    grid, _ = timed(prompts, *sweep, api_name="/prompts_sweep")
+    (grid, _status), _ = timed(prompts, *sweep, api_name="/prompts_sweep")
     assert "✓ done" in grid and grid.count("prompts-cell") == 2
-    steps, _ = timed(prompts, *chain, api_name="/prompts_chain")
+    (steps, _status), _ = timed(prompts, *chain, api_name="/prompts_chain")
     assert "Step 2 prompt" in steps and "Pitch: positive" in steps
 
 
@@ -150,7 +150,7 @@ def test_rag_chat_ask(rag: Any, server: FakeOpenAI, fault: str) -> None:
     fails_clearly(rag, "Is the sky blue?", [], "none", False, 3, 0.3, *remote, api_name="/rag_ask",
                   expect=FAULTS[fault])
     server.mode = "ok"
-    (history, sources, prompt, _q), _ = timed(rag, "Is the sky blue?", [], "none", False, 3, 0.3, *remote,
+    (history, sources, prompt, _q, _status), _ = timed(rag, "Is the sky blue?", [], "none", False, 3, 0.3, *remote,
                                               api_name="/rag_ask")
     assert REPLY.split(",")[0] in _text(history[-1]["content"]) and "Is the sky blue?" in prompt
     assert "No retrieval" in sources
