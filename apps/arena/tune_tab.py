@@ -121,7 +121,8 @@ def make_handlers(get_arena: Callable[[], Any]) -> dict[str, Callable[..., Any]]
                 ("held-out reward margin", f"{ho.get('margin', 0):.3f} (chosen wins in {ho.get('accuracy', 0):.0%})"),
                 ("trainable / total", f"{run.trainable:,} / {run.total:,}"),
                 ("time", f"{T.minutes(run.seconds)} for {run.steps} steps"),
-                ("arena", f"entered as “{c.label}”: battle it in Side by side")]
+                ("arena", f"entered as “{c.label}” (id {c.id}): battles can draw it now; reload the page to pick it "
+                          "in Side by side against the base")]
         yield T.curve_figure(curve, ("loss", "rewards/margins")), _counts(run.model, rank), T.card("DPO done", rows)
 
     def compare(source: str, file: Any, room: str, key: str, n: float) -> Iterator[list[list[str]]]:
@@ -169,10 +170,7 @@ def render(get_arena: Callable[[], Any], room: Any, key: Any) -> None:
                 s_alpha = gr.Slider(1, 128, value=SD["alpha"], step=1, label="LoRA alpha")
                 s_steps = gr.Slider(1, 200, value=SD["steps"], step=1, label="Steps")
                 s_lr = gr.Dropdown(["5e-5", "1e-4", "2e-4", "5e-4"], value=T.lr_text(SD["lr"]), label="Learning rate")
-            with gr.Row():
-                s_go = gr.Button("Run SFT", variant="primary", elem_id="arena-sft")
-                s_stop = gr.Button("Stop", variant="stop", size="sm")
-            s_status = gr.HTML()
+            s_go, s_stop, s_status = T.run_controls("Run SFT", "arena-sft")
         with gr.Accordion("2 · DPO step", open=True):
             with gr.Row():
                 after_sft = gr.Checkbox(label="Start from the SFT model (base → SFT → DPO)", value=False)
@@ -181,15 +179,9 @@ def render(get_arena: Callable[[], Any], room: Any, key: Any) -> None:
                 d_beta = gr.Slider(0.01, 1.0, value=DD["beta"], step=0.01, label="beta β")
                 d_steps = gr.Slider(1, 200, value=DD["steps"], step=1, label="Steps")
                 d_lr = gr.Dropdown(["1e-5", "5e-5", "1e-4", "2e-4", "5e-4"], value=T.lr_text(DD["lr"]), label="Learning rate")
-            with gr.Row():
-                d_go = gr.Button("Run DPO", variant="primary", elem_id="arena-dpo")
-                d_stop = gr.Button("Stop", variant="stop", size="sm")
-            d_status = gr.HTML()
-        with gr.Row():
-            plot = gr.Plot(label="Loss and reward margin (live)")
-            result = gr.HTML()
-        params = gr.Dataframe(headers=T.PARAM_HEADERS, interactive=False, label="PEFT explained by numbers (SmolLM2-135M)")
-        gr.Markdown(T.gpt3_note(), elem_classes="lab-note")
+            d_go, d_stop, d_status = T.run_controls("Run DPO", "arena-dpo")
+        plot, result = T.curve_and_result("Loss and reward margin (live)")
+        params = T.peft_table("PEFT explained by numbers (SmolLM2-135M)")
         with gr.Accordion("3 · Base → SFT → DPO on the same held-out prompts (greedy)", open=False):
             with gr.Row():
                 c_n = gr.Slider(1, 8, value=3, step=1, label="Held-out prompts")
@@ -210,14 +202,5 @@ def render(get_arena: Callable[[], Any], room: Any, key: Any) -> None:
         job_on(c_go.click, H["compare"], [*common, c_n], c_table, slug=SLUG, kind="tune-compare", status=c_status,
                stop=c_stop, expect_s=120.0, api_name="arena_tune_compare")
         for btn, kind in ((dl_sft, "sft"), (dl_dpo, "dpo")):
-            btn.click(_download(kind), None, dl_file, api_name=f"arena_tune_download_{kind}")
+            btn.click(T.download_fn(kind), None, dl_file, api_name=f"arena_tune_download_{kind}")
 
-
-def _download(kind: str) -> Callable[..., str]:
-    def fn(request: gr.Request) -> str:
-        try:
-            return str(artifacts.zip_artifact(getattr(request, "session_hash", None), kind))
-        except LabError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-    fn.__name__ = f"download_{kind}"
-    return fn

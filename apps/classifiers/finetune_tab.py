@@ -102,18 +102,6 @@ def run_embedder(pair_source: str, source: str, file: Any, text_col: str, label_
     yield T.curve_figure(curve), T.card(f"Held-out retrieval · {pairs.name}", rows, " ".join(run.notes))
 
 
-def download(kind: str):
-    def fn(request: gr.Request) -> str:
-        from core.errors import LabError
-
-        try:
-            return str(artifacts.zip_artifact(getattr(request, "session_hash", None), kind))
-        except LabError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-    fn.__name__ = f"download_{kind}"
-    return fn
-
-
 def render(data_inputs: Sequence[Any]) -> None:
     """The two fine-tuning tabs; ``data_inputs`` = the zoo's [source, upload, text column, label column,
     test size, train size] components (the same split as the Evaluate tab)."""
@@ -130,21 +118,15 @@ def render(data_inputs: Sequence[Any]) -> None:
             steps = gr.Slider(5, get_settings().limits.train_max_steps, value=DEFAULTS["steps"], step=5, label="Steps")
             lr = gr.Dropdown(["2e-5", "5e-5", "1e-4", "2e-4"], value=T.lr_text(DEFAULTS["lr"]), label="Learning rate")
             compare = gr.Checkbox(label="Also run embeddings + LR and SetFit on the same split", value=True)
-        with gr.Row():
-            go = gr.Button("Fine-tune", variant="primary", elem_id="classifiers-finetune")
-            stop = gr.Button("Stop", variant="stop", size="sm")
-        status = gr.HTML()
-        with gr.Row():
-            plot = gr.Plot(label="Loss (live)")
-            result = gr.HTML()
-        params = gr.Dataframe(headers=T.PARAM_HEADERS, interactive=False, label="PEFT explained by numbers (this model)")
-        gr.Markdown(T.gpt3_note(), elem_classes="lab-note")
+        go, stop, status = T.run_controls("Fine-tune", "classifiers-finetune")
+        plot, result = T.curve_and_result("Loss (live)")
+        params = T.peft_table("PEFT explained by numbers (this model)")
         with gr.Row():
             dl = gr.Button("Download the fine-tuned model (zip)", size="sm")
             dl_file = gr.File(label="Model folder", interactive=False)
         job_on(go.click, run_encoder, [*data_inputs, freeze_n, head_only, steps, lr, compare], [plot, params, result],
                slug=SLUG, kind="finetune", status=status, stop=stop, expect_s=300.0, api_name=f"{SLUG}_finetune")
-        dl.click(download("encoder"), None, dl_file, api_name=f"{SLUG}_finetune_download")
+        dl.click(T.download_fn("encoder"), None, dl_file, api_name=f"{SLUG}_finetune_download")
     with gr.Tab("Train your embedder (ch. 10)", id="embedder"):
         gr.Markdown(EMBED_NOTE, elem_classes="lab-note")
         with gr.Row():
@@ -152,16 +134,11 @@ def render(data_inputs: Sequence[Any]) -> None:
             e_steps = gr.Slider(5, get_settings().limits.train_max_steps, value=ED["steps"], step=5, label="Steps")
             e_lr = gr.Dropdown(["1e-5", "2e-5", "5e-5", "1e-4"], value=T.lr_text(ED["lr"]), label="Learning rate")
             e_batch = gr.Slider(4, 64, value=ED["batch"], step=4, label="Batch (in-batch negatives)")
-        with gr.Row():
-            e_go = gr.Button("Train the embedder", variant="primary", elem_id="classifiers-embedder")
-            e_stop = gr.Button("Stop", variant="stop", size="sm")
-        e_status = gr.HTML()
-        with gr.Row():
-            e_plot = gr.Plot(label="Loss (live)")
-            e_result = gr.HTML()
+        e_go, e_stop, e_status = T.run_controls("Train the embedder", "classifiers-embedder")
+        e_plot, e_result = T.curve_and_result("Loss (live)")
         with gr.Row():
             e_dl = gr.Button("Download the embedder (zip)", size="sm")
             e_file = gr.File(label="SentenceTransformer folder", interactive=False)
         job_on(e_go.click, run_embedder, [pair_source, *data_inputs, e_steps, e_lr, e_batch], [e_plot, e_result],
                slug=SLUG, kind="embedder", status=e_status, stop=e_stop, expect_s=240.0, api_name=f"{SLUG}_embedder")
-        e_dl.click(download("embedder"), None, e_file, api_name=f"{SLUG}_embedder_download")
+        e_dl.click(T.download_fn("embedder"), None, e_file, api_name=f"{SLUG}_embedder_download")

@@ -66,3 +66,46 @@ def minutes(seconds: float) -> str:
 def lr_text(value: float) -> str:
     """A learning rate as the dropdowns spell it (2e-4, 5e-5)."""
     return f"{value:.0e}".replace("e-0", "e-")
+
+
+def run_controls(label: str, elem_id: str) -> tuple[Any, Any, Any]:
+    """(Run button, Stop button, status line) of one training action, laid out in place."""
+    import gradio as gr
+
+    with gr.Row():
+        go = gr.Button(label, variant="primary", elem_id=elem_id)
+        stop = gr.Button("Stop", variant="stop", size="sm")
+    return go, stop, gr.HTML()
+
+
+def curve_and_result(label: str) -> tuple[Any, Any]:
+    """(live curve plot, result card) side by side."""
+    import gradio as gr
+
+    with gr.Row():
+        return gr.Plot(label=label), gr.HTML()
+
+
+def peft_table(label: str) -> Any:
+    """The "PEFT explained by numbers" table with the book's GPT-3 example under it."""
+    import gradio as gr
+
+    table = gr.Dataframe(headers=PARAM_HEADERS, interactive=False, label=label)
+    gr.Markdown(gpt3_note(), elem_classes="lab-note")
+    return table
+
+
+def download_fn(kind: str) -> Any:
+    """A click handler: the session's latest ``kind`` artifact as a zip (a gr.Error when there is none)."""
+    import gradio as gr
+
+    from core.errors import LabError
+    from core.training import artifacts
+
+    def fn(request: gr.Request) -> str:
+        try:
+            return str(artifacts.zip_artifact(getattr(request, "session_hash", None), kind))
+        except LabError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+    fn.__name__ = f"download_{kind}"
+    return fn

@@ -8,7 +8,7 @@ lab budget evicted it, :func:`merged_model` rebuilds it from the adapter folders
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -124,7 +124,6 @@ class TunedContestant(Contestant):
 
     adapters: tuple[str, ...] = ()
     summary: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def make_backend(self) -> Any:
         return TunedBackend(self.adapters, self.label, self.system_prompt)
