@@ -15,7 +15,8 @@ from apps.arena import MANIFEST
 from apps.arena import views as V
 from apps.arena import tune_tab
 from apps.arena.instructor import Instructor
-from apps.common import HEAVY, app_title, esc_md, heavy_limit, user_errors
+from apps.common import app_title, esc_md, user_errors
+from apps.common.jobs import job_on
 from core.arena import access as acl
 from core.errors import LabError
 
@@ -137,6 +138,7 @@ def build(arena: Any = None) -> gr.Blocks:
                     left = gr.Markdown(V.side_md("Model A", None, False), elem_classes="arena-answer", elem_id="arena-left")
                     right = gr.Markdown(V.side_md("Model B", None, False), elem_classes="arena-answer", elem_id="arena-right")
                 status = gr.HTML(V.status("Type a prompt and press Battle!"), elem_id="arena-status")
+                battle_job = gr.HTML(elem_id="arena-job")
                 with gr.Row(elem_classes="arena-votes"):
                     vote_btns = [gr.Button(label, interactive=False, elem_id=f"arena-vote-{i}")
                                  for i, (label, _) in enumerate(CHOICES)]
@@ -160,6 +162,10 @@ def build(arena: Any = None) -> gr.Blocks:
                     n_left = gr.Markdown(V.side_md("Model A", None, False), elem_classes="arena-answer")
                     n_right = gr.Markdown(V.side_md("Model B", None, False), elem_classes="arena-answer")
                 n_status = gr.HTML()
+                with gr.Row():
+                    n_job = gr.HTML(elem_id="arena-named-job")
+                    n_stop = gr.Button("⏹ Stop", size="sm", variant="stop", scale=0, min_width=90,
+                                       elem_id="arena-named-stop")
                 with gr.Row(elem_classes="arena-votes"):
                     n_btns = [gr.Button(label, interactive=False) for label, _ in CHOICES]
                 n_reveal = gr.HTML()
@@ -186,6 +192,10 @@ def build(arena: Any = None) -> gr.Blocks:
                     judge_pick = gr.Dropdown([], label="Judge model", allow_custom_value=True)
                     judge_n = gr.Slider(1, 30, value=5, step=1, label="Battles to judge (most recent first)")
                     judge_go = gr.Button("Judge in both orders", variant="primary")
+                with gr.Row():
+                    judge_job = gr.HTML(elem_id="arena-judge-job")
+                    judge_stop = gr.Button("⏹ Stop", size="sm", variant="stop", scale=0, min_width=90,
+                                           elem_id="arena-judge-stop")
                 judge_html = gr.HTML()
                 judge_table = gr.Dataframe(interactive=False)
                 gr.Markdown(V.JUDGE_NOTE, elem_classes="lab-note")
@@ -226,18 +236,22 @@ def build(arena: Any = None) -> gr.Blocks:
                                     manage_grp],
                   js=BASE_JS, api_visibility="private", queue=False)
         battle_outs = [token, left, right, status, *vote_btns, reveal]
-        heavy = dict(concurrency_id=HEAVY, concurrency_limit=heavy_limit())
-        b_evt = gr.on([go.click, prompt.submit], user_errors(battle), [prompt, room], battle_outs,
-                      api_name="arena_battle", **heavy)
-        r_evt = regen_btn.click(user_errors(regenerate), [token, room], battle_outs, api_name="arena_regenerate", **heavy)
+        # the shared job runner: one waiting/running line per action, Stop within ~1 s (the backends
+        # read core.jobs.stop_event()), and a closed tab stops the battle
+        slug = MANIFEST.slug
+        battle_job_kw = dict(slug=slug, kind="battle", status=battle_job, stop=stop_btn, expect_s=15.0,
+                             show_done=False)
+        job_on([go.click, prompt.submit], user_errors(battle), [prompt, room], battle_outs, api_name="arena_battle",
+               **battle_job_kw)
+        job_on(regen_btn.click, user_errors(regenerate), [token, room], battle_outs, api_name="arena_regenerate",
+               **battle_job_kw)
         new_btn.click(new_round, None, [prompt, *battle_outs], api_visibility="private", queue=False)
         for btn, (_, choice) in zip(vote_btns, CHOICES):
             btn.click(vote_fn(choice), [token], [reveal, *vote_btns], api_visibility="private")
         n_outs = [n_token, n_left, n_right, n_status, *n_btns, n_reveal]
-        n_evt = gr.on([n_go.click, n_prompt.submit], user_errors(named), [n_prompt, pick_a, pick_b, room], n_outs,
-                      api_name="arena_compare", **heavy)
-        stop_btn.click(lambda: V.status("Stopped: start a new round."), None, status, cancels=[b_evt, r_evt, n_evt],
-                       api_visibility="private", queue=False)
+        job_on([n_go.click, n_prompt.submit], user_errors(named), [n_prompt, pick_a, pick_b, room], n_outs,
+               slug=slug, kind="battle", status=n_job, stop=n_stop, expect_s=15.0, show_done=False,
+               api_name="arena_compare")
         for btn, (_, choice) in zip(n_btns, CHOICES):
             btn.click(vote_fn(choice), [n_token], [n_reveal, *n_btns], api_visibility="private")
 
@@ -250,8 +264,8 @@ def build(arena: Any = None) -> gr.Blocks:
         refresh.click(user_errors(H.leaderboard), board_inputs, board_outs, api_name="arena_leaderboard")
         gr.on([board_tab.select, inc_flag.change, length_ctl.change, inc_named.change], user_errors(H.leaderboard),
               board_inputs, board_outs, api_visibility="private")
-        judge_go.click(user_errors(H.run_judge), [judge_pick, room, judge_n, key], [judge_html, judge_table],
-                       api_name="arena_judge", **heavy)
+        job_on(judge_go.click, user_errors(H.run_judge), [judge_pick, room, judge_n, key], [judge_html, judge_table],
+               slug=slug, kind="judge", status=judge_job, stop=judge_stop, expect_s=30.0, api_name="arena_judge")
         live_on.change(lambda on: gr.Timer(active=on), live_on, timer, api_visibility="private", queue=False)
         timer.tick(user_errors(H.live), [room, key], [live_html, live_table, voters_table], api_name="arena_live",
                    show_progress="hidden")

@@ -62,7 +62,7 @@ def test_battle_vote_leaderboard_export(launch, arena: Arena):
     assert [row[1] for row in table["data"]] in (["Verbose bot", "Terse bot"], ["Terse bot", "Verbose bot"])
     live_html, live_table, _voters = client.predict("room-1", api_name="/arena_live")
     assert ">5<" in live_html  # five votes in the room
-    judged_html, judged = client.predict("judge", "room-1", 2, api_name="/arena_judge")
+    judged_html, judged, _job = client.predict("judge", "room-1", 2, api_name="/arena_judge")  # + job status line
     assert "battles judged" in judged_html and len(judged["data"]) == 2
     assert all(row[4] == "inconsistent" for row in judged["data"])  # the fake judge always picks [[A]]
     out = client.predict("room-1", api_name="/arena_export_dpo")

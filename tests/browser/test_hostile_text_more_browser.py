@@ -110,6 +110,7 @@ def test_arena_battle_reveal_leaderboard_live(launch: Any, page: Any, tmp_path: 
     from core.arena.contestants import parse_config
     from core.arena.store import ArenaStore
     from core.storage import Database
+    from tests.browser.test_arena_browser import DEMO_KEY, demo_room
 
     def echo(request: dict) -> str:  # a model that repeats the prompt: the prompt is shown in both answers
         return "You asked: " + request["messages"][-1]["content"]
@@ -126,11 +127,12 @@ def test_arena_battle_reveal_leaderboard_live(launch: Any, page: Any, tmp_path: 
             t = store.create_battle(f"{HOSTILE} {i}", "a", "b", room="demo")
             store.complete_battle(t, HOSTILE, LONG)
             store.record_vote(t, "model_a" if i % 2 else "model_b")
+        demo_room(store)  # "demo" as an instructor's room: the page opens it by link (?room=…&key=…)
         arena = Arena(parse_config(cfg, offline=True), store=store, max_new_tokens=64, seed=5)
         _, url = launch(standalone(lambda: build(arena), "arena", CSS), CSS)
         w = watch(page)
-        page.goto(url)
-        _textbox(page, "arena-room").fill("demo")
+        page.goto(url + "?room=demo&key=" + DEMO_KEY)
+        page.locator("#arena-banner").get_by_text("instructor view").wait_for(timeout=30_000)
         _textbox(page, "arena-prompt").fill(f"{HOSTILE} {LONG}")
         page.locator("#arena-go").click()
         page.wait_for_function("() => !document.querySelector('#arena-vote-0').disabled", timeout=60_000)
