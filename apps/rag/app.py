@@ -9,8 +9,10 @@ import gradio as gr
 
 from apps.common import app_title, esc
 from apps.common.jobs import job_on
+from apps.common.rooms import room_panel, wire_load
 from apps.rag import MANIFEST, views
 from apps.rag import events as ev
+from apps.rag import rooms
 
 SLUG = "rag"
 CSS = MANIFEST.css
@@ -54,6 +56,9 @@ def build() -> gr.Blocks:
     default_model = "chat-smollm2-135m" if settings.offline else "chat-phi3-mini"
     with gr.Blocks() as demo:
         app_title(MANIFEST)
+        rp = room_panel(SLUG, "a shared document collection you upload once; participants ask questions about it "
+                              "(and may add private files for their own session).")
+        room, room_key = rp.room, rp.key
         state = gr.State(None, delete_callback=ev.release_session)
         with gr.Tabs(elem_id="rag-tabs"):
             # ---------------------------------------------------------------- documents
@@ -173,24 +178,26 @@ def build() -> gr.Blocks:
 
         index_outputs = [state, status, stats, doc_pick, chunk_table, examples]
         docs_job_kw = {"slug": SLUG, "status": docs_job, "stop": docs_stop, "expect_s": 15.0}
-        job_on(builtin_btn.click, ev.load_builtin, [strategy, size, overlap, state], index_outputs,
+        wire_load(demo, SLUG, rp, rooms.what).then(ev.room_documents, [state, room, room_key], index_outputs,
+                                                  api_visibility="private")
+        job_on(builtin_btn.click, ev.load_builtin, [strategy, size, overlap, state, room, room_key], index_outputs,
                kind="index", api_name="rag_load_builtin", **docs_job_kw)
-        job_on([index_btn.click, files.upload], ev.index_files, [files, strategy, size, overlap, state],
+        job_on([index_btn.click, files.upload], ev.index_files, [files, strategy, size, overlap, state, room, room_key],
                index_outputs, kind="index", api_name="rag_index", **docs_job_kw)
-        clear_btn.click(ev.clear_documents, [state], index_outputs + [chatbot, sources, prompt_box],
+        clear_btn.click(ev.clear_documents, [state, room, room_key], index_outputs + [chatbot, sources, prompt_box],
                         api_name="rag_clear")
-        gr.on([doc_pick.change, needle.submit], ev.browse_chunks, [state, doc_pick, needle], chunk_table,
+        gr.on([doc_pick.change, needle.submit], ev.browse_chunks, [state, doc_pick, needle, room], chunk_table,
               api_name="rag_chunks")
         examples.click(lambda s: s[0], examples, question, api_visibility="private", queue=False)
         gen_inputs = [kind, model, base_url, api_key, remote_model, max_new]
-        job_on(question.submit, ev.ask, [question, chatbot, state, mode, rerank, k, threshold, *gen_inputs, style],
+        job_on(question.submit, ev.ask, [question, chatbot, state, mode, rerank, k, threshold, *gen_inputs, style, room],
                [chatbot, sources, prompt_box, state, question], slug=SLUG, kind="answer", status=chat_job,
                stop=chat_stop, api_name="rag_ask", show_done=False)
         clear_chat.click(lambda: ([], views.EMPTY_SOURCES, ""), None, [chatbot, sources, prompt_box],
                          api_visibility="private", queue=False)
-        job_on([cmp_btn.click, cmp_q.submit], ev.compare, [cmp_q, state, rerank, k, threshold, *gen_inputs],
+        job_on([cmp_btn.click, cmp_q.submit], ev.compare, [cmp_q, state, rerank, k, threshold, *gen_inputs, room],
                cmp_cells, slug=SLUG, kind="compare", status=cmp_job, stop=cmp_stop, expect_s=30.0,
                api_name="rag_compare")
-        job_on(eval_btn.click, ev.evaluate, [eval_rows, eval_k, state, rerank], [eval_table, eval_detail, eval_note],
+        job_on(eval_btn.click, ev.evaluate, [eval_rows, eval_k, state, rerank, room], [eval_table, eval_detail, eval_note],
                slug=SLUG, kind="evaluate", status=eval_job, stop=eval_stop, api_name="rag_evaluate")
     return demo

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from apps.common import esc_md, session_hash, user_errors
-from apps.rag import views
+from apps.rag import rooms, views
 from core.errors import LabError
 from core.jobs import report as job_report
 from core.jobs import stop_event
@@ -53,12 +53,19 @@ def config(strategy: str, size: float, overlap: float) -> Any:
     return ChunkConfig(str(strategy or "tokens"), int(size), int(overlap)).validate()
 
 
-def collection(state: Session | None) -> Any:
+def collection(state: Session | None, room: str = "") -> Any:
+    """The session's collection; in a room, the room's shared documents followed by the session's own."""
     from core.rag.store import session_collection
 
-    if not state or not state.refs:
-        return None
-    return session_collection(state.refs, state.config)
+    room_docs = rooms.shared(room)
+    own = list(state.refs) if state else []
+    if room_docs is None:
+        return session_collection(own, state.config) if own else None
+    from core.rag.room import merged_refs
+
+    refs = merged_refs(room_docs, own)
+    cfg = (state.config if state and state.config else None) or room_docs.config
+    return session_collection(refs, cfg) if refs and cfg else None
 
 
 def embedder() -> str:
@@ -67,12 +74,21 @@ def embedder() -> str:
     return embedder_label()
 
 
-def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[str]) -> tuple:
-    notes = [n for ref in state.refs for n in ref.notes] + notes
-    msg = views.index_status(state.refs, result, state.config, embedder(), errors, notes)
-    docs = [views.ALL_DOCS] + [r.name for r in state.refs]
+def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[str], room: str = "",
+                   cfg: Any = None) -> tuple:
+    refs = list(state.refs)
+    room_docs = rooms.shared(room)
+    if room_docs is not None:  # the room's documents first, then this session's own
+        from core.rag.room import merged_refs
+        from core.rag.store import BuildResult
+
+        refs = merged_refs(room_docs, refs)
+        result = BuildResult(collection(state, room) or result.collection, result.stats, result.refs)
+    notes = [n for ref in refs for n in ref.notes] + notes
+    msg = views.index_status(refs, result, cfg or state.config, embedder(), errors, notes)
+    docs = [views.ALL_DOCS] + [r.name for r in refs]
     return (state, msg, views.stats_rows(result), gr.update(choices=docs, value=views.ALL_DOCS),
-            views.chunk_rows(result.collection), examples_update(state))
+            views.chunk_rows(result.collection), examples_update(state, room))
 
 
 def _index(state: Session | None, docs: list, cfg: Any, *, builtin: bool = False) -> tuple:
@@ -89,61 +105,109 @@ def _index(state: Session | None, docs: list, cfg: Any, *, builtin: bool = False
 
 
 @user_errors
-def load_builtin(strategy: str, size: float, overlap: float, state: Session | None) -> tuple:
+def load_builtin(strategy: str, size: float, overlap: float, state: Session | None, room: str = "",
+                 key: str = "") -> tuple:
+    """The built-in corpus for this session (in a room, for the instructor: as the room's collection)."""
     from core.rag.documents import builtin_corpus
 
-    state, result = _index(state, list(builtin_corpus()), config(strategy, size, overlap), builtin=True)
-    return _index_outputs(state, result, [], [BUILTIN_NOTE])
+    cfg = config(strategy, size, overlap)
+    if rooms.staff(room, key):
+        result = rooms.index_room(room, key, list(builtin_corpus()), cfg, builtin=True)
+        return _index_outputs(state or Session(holder=_holder(state)), result, [], [BUILTIN_NOTE], room, cfg)
+    state, result = _index(state, list(builtin_corpus()), cfg, builtin=True)
+    return _index_outputs(state, result, [], [BUILTIN_NOTE], room)
 
 
 @user_errors
-def index_files(files: Any, strategy: str, size: float, overlap: float, state: Session | None) -> tuple:
-    """Index new uploads (added to what the session holds); without files, re-chunk what is loaded."""
+def index_files(files: Any, strategy: str, size: float, overlap: float, state: Session | None, room: str = "",
+                key: str = "") -> tuple:
+    """Index new uploads (added to what the session holds); without files, re-chunk what is loaded.
+    In a room the instructor's uploads go to the room's collection, a participant's to their session."""
     from core.rag.documents import read_documents
 
     cfg = config(strategy, size, overlap)
     files = files if isinstance(files, list) else ([files] if files else [])
+    read = read_documents(files) if files else None
+    if files and not read.docs:
+        raise LabError(" ".join(read.errors))
+    if rooms.staff(room, key):
+        result = rooms.index_room(room, key, read.docs if read else [], cfg)
+        return _index_outputs(state or Session(holder=_holder(state)), result, read.errors if read else [], [],
+                              room, cfg)
     if not files and state and state.refs:
         state, result = _index(state, [], cfg)
-        return _index_outputs(state, result, [], [])
-    read = read_documents(files)
-    if not read.docs:
-        raise LabError(" ".join(read.errors))
+        return _index_outputs(state, result, [], [], room)
+    if not files and rooms.shared(room) is not None:  # re-chunk the room's documents for this session only
+        from core.rag.store import BuildResult
+
+        state = replace(state or Session(holder=_holder(state)), config=cfg)
+        coll = collection(state, room)
+        if coll is None:
+            raise LabError("The room has no documents yet: wait for your instructor, or upload your own.")
+        return _index_outputs(state, BuildResult(coll), [], [], room)
+    if read is None:
+        raise LabError("Choose PDF, TXT or Markdown files to upload first.")
+    rooms.need_open(room)
     state, result = _index(state, read.docs, cfg)
-    return _index_outputs(state, result, read.errors, [])
+    return _index_outputs(state, result, read.errors, [], room)
 
 
 @user_errors
-def browse_chunks(state: Session | None, doc: str | None, needle: str) -> list[list]:
-    return views.chunk_rows(collection(state), doc, needle)
+def browse_chunks(state: Session | None, doc: str | None, needle: str, room: str = "") -> list[list]:
+    return views.chunk_rows(collection(state, room), doc, needle)
 
 
 @user_errors
-def clear_documents(state: Session | None) -> tuple:
-    """Release this session's documents: stored files go only when nobody else uses them."""
+def clear_documents(state: Session | None, room: str = "", key: str = "") -> tuple:
+    """Release this session's documents: stored files go only when nobody else uses them. In a room a
+    participant clears only their own uploads (the room's documents stay); the instructor empties the
+    room's collection."""
     from core.rag.sessions import release
 
-    released, deleted = release(state.holder, state.refs) if state and state.refs and state.holder else (0, 0)
+    if rooms.staff(room, key):
+        released, deleted = rooms.clear_room(room, key)
+    else:
+        released, deleted = release(state.holder, state.refs) if state and state.refs and state.holder else (0, 0)
     fresh = Session(turn=state.turn if state else 0, holder=state.holder if state else "")
+    coll = collection(fresh, room)
+    docs = [views.ALL_DOCS] + ([r.name for r in rooms.shared(room).refs] if coll is not None else [])
     return (fresh, views.cleared_status(released, deleted), [],
-            gr.update(choices=[views.ALL_DOCS], value=views.ALL_DOCS), [], examples_update(fresh),
+            gr.update(choices=docs, value=views.ALL_DOCS), views.chunk_rows(coll), examples_update(fresh, room),
             [], views.EMPTY_SOURCES, "")
 
 
-def examples_update(state: Session | None) -> Any:
+def room_documents(state: Session | None, room: str, key: str) -> tuple:
+    """On page load in a room: the Documents tab shows the room's shared collection."""
+    from core.rag.store import BuildResult
+
+    if not (room or "").strip():
+        return tuple(gr.skip() for _ in range(6))
+    coll = collection(state, room)
+    if coll is None:
+        return (gr.skip(), '<div class="rag-empty">This room has no shared documents yet.</div>', gr.skip(),
+                gr.skip(), gr.skip(), gr.skip())
+    return _index_outputs(state or Session(holder=_holder(state)), BuildResult(coll), [], [], room,
+                          rooms.shared(room).config)
+
+
+def examples_update(state: Session | None, room: str = "") -> Any:
     """The "Try" questions follow the loaded documents."""
-    return gr.update(samples=[[q] for q in try_questions(state)])
+    return gr.update(samples=[[q] for q in try_questions(state, room)])
 
 
-def try_questions(state: Session | None) -> list[str]:
+def try_questions(state: Session | None, room: str = "") -> list[str]:
     """Built-in questions only while the built-in corpus is loaded; else questions from the documents."""
-    if state is None or not state.refs:
+    room_docs = rooms.shared(room)
+    if room_docs is not None and room_docs.refs and not (state and state.refs):
+        if room_docs.builtin:
+            return EXAMPLES
+    elif state is None or not state.refs:
         return EXAMPLES
-    if state.builtin:
+    elif state.builtin:
         return EXAMPLES
     from core.rag.questions import suggest_questions
 
-    coll = collection(state)
+    coll = collection(state, room)
     return suggest_questions(coll.chunks if coll is not None else []) or ["What is this document about?"]
 
 
@@ -179,7 +243,7 @@ def _embed() -> Any:
 @user_errors
 def ask(question: str, history: list | None, state: Session | None, mode: str, rerank: bool, k: float,
         threshold: float, kind: str, model: str, base_url: str, api_key: str, remote_model: str,
-        max_new: float, style: str = GENERATIVE) -> Iterator[tuple]:
+        max_new: float, style: str = GENERATIVE, room: str = "") -> Iterator[tuple]:
     from core.rag.answer import answer_stream
 
     question = (question or "").strip()
@@ -188,7 +252,7 @@ def ask(question: str, history: list | None, state: Session | None, mode: str, r
     history = list(history or [])
     state = replace(state or Session(), turn=(state.turn if state else 0) + 1)
     prefix = f"rag-src-{state.turn}"
-    coll = collection(state) if mode != "none" else None
+    coll = collection(state, room) if mode != "none" else None
     if mode != "none" and coll is None:
         raise LabError("No documents are loaded: upload PDF, TXT or Markdown files or use the built-in corpus "
                        "on the Documents tab (or choose 'No retrieval').")
@@ -206,11 +270,12 @@ def ask(question: str, history: list | None, state: Session | None, mode: str, r
 
 @user_errors
 def compare(question: str, state: Session | None, rerank: bool, k: float, threshold: float, kind: str,
-            model: str, base_url: str, api_key: str, remote_model: str, max_new: float) -> Iterator[tuple]:
+            model: str, base_url: str, api_key: str, remote_model: str, max_new: float,
+            room: str = "") -> Iterator[tuple]:
     from core.rag.answer import compare_stream
     from core.rag.search import RETRIEVER_LABELS
 
-    coll = collection(state)
+    coll = collection(state, room)
     if coll is None:
         raise LabError("No documents are loaded: upload files or use the built-in corpus on the Documents tab.")
     backend = _backend(kind, model, base_url, api_key, remote_model)
@@ -222,13 +287,13 @@ def compare(question: str, state: Session | None, rerank: bool, k: float, thresh
 
 
 @user_errors
-def evaluate(rows: Any, k: float, state: Session | None, rerank: bool) -> tuple:
+def evaluate(rows: Any, k: float, state: Session | None, rerank: bool, room: str = "") -> tuple:
     import pandas as pd
 
     from core.rag.evaluation import evaluate as run_eval
     from core.rag.evaluation import parse_items
 
-    coll = collection(state)
+    coll = collection(state, room)
     if coll is None:
         raise LabError("No documents are loaded: load the built-in corpus (its labelled set is pre-filled) "
                        "or upload files and write your own questions.")
