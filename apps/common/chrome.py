@@ -79,7 +79,7 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
 .nav-holder nav { flex-wrap:nowrap !important; overflow-x:auto; justify-content:flex-start !important;
   scrollbar-width:thin; }
 .nav-holder nav a { white-space:nowrap; flex:0 0 auto; }
-/* errors live inline next to the action (user_errors(inline=…), job status lines): no red "Error"
+/* errors live inline next to the action (errors_inline, job status lines): no red "Error"
    pill laid over the event's output components, hiding them */
 .wrap:has(> span.error), .wrap:has(> .clear-status + span.error) { display:none !important; }
 .lab-section { font-size:.8rem; color:var(--body-text-color-subdued); margin:.1rem 0 .35rem; }

@@ -140,8 +140,6 @@ def build() -> gr.Blocks:
     with gr.Blocks() as demo:
         app_title(MANIFEST)
         gr.HTML(views.banner(), elem_classes="vision-banner")
-        with gr.Accordion("How it works (book §9.1–9.3)", open=False):
-            gr.Markdown(views.EXPLAINER)
         with gr.Row():
             with gr.Column(scale=1, min_width=280):
                 builtins = gr.CheckboxGroup(builtin_choices(), value=["cat", "coffee"], label="Built-in photos",
@@ -221,6 +219,8 @@ def build() -> gr.Blocks:
                         ask_status = gr.HTML()
                         ask_html = gr.HTML()
                         clear_btn = gr.Button("Clear the conversation", size="sm", variant="secondary")
+        with gr.Accordion("How it works (book §9.1–9.3)", open=False):
+            gr.Markdown(views.EXPLAINER)
         sources = [builtins, files, webcam]
         errors_inline(gr.on([c.change for c in sources] + [demo.load], preview, sources, [gallery, input_notes],
                             api_visibility="private", show_progress="hidden"), input_notes, preview)
