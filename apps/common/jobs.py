@@ -17,6 +17,7 @@ import inspect
 import logging
 import queue
 import threading
+import time
 from typing import Any, Callable, Sequence
 
 import gradio as gr
@@ -29,7 +30,28 @@ from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.2  # how often the status line and streamed outputs are refreshed
+POLL_S = 0.5  # the status line (elapsed time, progress) refreshes at least this often
+MIN_GAP_S = 0.04  # streamed outputs: at most ~25 updates a second (pieces in between are coalesced)
+
+
+class _Outbox(queue.Queue):
+    """The worker's results; each put wakes the event loop at once (no polling delay on streams)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop = loop
+        self.ready = asyncio.Event()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:  # noqa: D102
+        super().put(item, block, timeout)
+        self.loop.call_soon_threadsafe(self.ready.set)
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            pass
+        self.ready.clear()
 _DONE = object()
 
 
@@ -121,6 +143,7 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
         models.join(job)
         started = False
         completed = False
+        shown, shown_at = "", 0.0
         last: Any = None
         try:
             while True:  # wait for a slot, saying where we stand
@@ -131,11 +154,13 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
                     return
                 if wait is None:
                     break
-                yield _out(nothing,
-                           status_html("waiting", waiting_text(wait.ahead, wait.running, wait.eta_s)))
-                await asyncio.sleep(POLL_S * 2)
+                text = waiting_text(wait.ahead, wait.running, wait.eta_s)
+                if text != shown or time.monotonic() - shown_at > 1.0:  # a slot is checked every 0.1 s
+                    yield _out(nothing, status_html("waiting", text))
+                    shown, shown_at = text, time.monotonic()
+                await asyncio.sleep(0.1)
             started = True
-            out: queue.Queue = queue.Queue()
+            out = _Outbox(asyncio.get_running_loop())
             ctx = contextvars.copy_context()
             threading.Thread(target=_worker, args=(job, fn, args, kwargs, out, ctx), daemon=True,
                              name=f"job-{slug}-{kind}").start()
@@ -164,7 +189,9 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
                 if job.stopped:
                     status = status_html("running", "Stopping…")
                 yield _out(last if fresh else nothing, status)
-                await asyncio.sleep(POLL_S)
+                if fresh:
+                    await asyncio.sleep(MIN_GAP_S)
+                await out.wait(POLL_S)
             completed = error is None and not stopped and not job.stopped
             took = job.elapsed()
             final = last if last is not None else nothing
