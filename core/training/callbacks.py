@@ -64,9 +64,19 @@ def job_callback(curve: Curve, stop: threading.Event | None = None, what: str = 
                 control.should_epoch_stop = True
             return control
 
+        hooks: list[Any] = []
+
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
             curve.max_steps = state.max_steps or args.max_steps
+            if kw.get("model") is not None:
+                self.hooks = stop_hooks(kw["model"], event)
             return self._check(control)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
+            for hook in self.hooks:
+                hook.remove()
+            self.hooks = []
+            return control
 
         def on_substep_end(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
             return self._check(control)  # between gradient-accumulation micro-batches
@@ -85,6 +95,22 @@ def job_callback(curve: Curve, stop: threading.Event | None = None, what: str = 
             return self._check(control)
 
     return JobCallback()
+
+
+def stop_hooks(model: Any, event: threading.Event) -> list[Any]:
+    """Forward pre-hooks on every transformer block that raise :class:`core.jobs.Stopped` once
+    ``event`` is set, so a Stop lands within one block's forward pass, not at the end of a long step."""
+    import torch
+
+    def hook(module: Any, inputs: Any) -> None:
+        if event.is_set():
+            raise jobs.Stopped("Stopped.")
+
+    handles = []
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList):
+            handles += [block.register_forward_pre_hook(hook) for block in module]
+    return handles
 
 
 def stream_training(train: Callable[[], Any], curve: Curve, every_s: float = 1.0) -> Iterator[Curve | Any]:
