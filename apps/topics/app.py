@@ -12,8 +12,10 @@ import gradio as gr
 
 from apps.common import app_title
 from apps.common.jobs import job_on
+from apps.common.rooms import room_panel, wire_load
 from apps.topics import MANIFEST
 from apps.topics import handlers as h
+from apps.topics import rooms
 from apps.topics.views import EMPTY_SUMMARY
 
 SLUG = "topics"
@@ -46,8 +48,10 @@ def _embed_choices() -> list[tuple[str, str]]:
             for e in catalogue.entries("sentence-embedding") if e.available_in(mode)]
 
 
-def _on_source(source: str, file: object = None) -> tuple:
-    """A built-in corpus, the uploaded file, or (Upload chosen, no file yet) an empty table."""
+def _on_source(source: str, file: object = None, room: str = "") -> tuple:
+    """A built-in corpus, the uploaded file, the room's corpus, or (Upload chosen, no file yet) an empty table."""
+    if source == rooms.ROOM:
+        return rooms.load_room(room)
     if source == "upload" and not file:
         return h.upload_prompt()
     return h.load_source(source, file)
@@ -57,6 +61,8 @@ def build() -> gr.Blocks:
     """The Topic Explorer page."""
     with gr.Blocks() as demo:
         app_title(MANIFEST)
+        rp = room_panel(SLUG, "a shared corpus (a built-in one or a CSV you upload once); participants run "
+                              "their own topic fits on it.")
         table_state = gr.State(None)
         run_state = gr.State(None)
         with gr.Row(equal_height=False):
@@ -65,6 +71,9 @@ def build() -> gr.Blocks:
                 source = gr.Radio(_source_choices(), value=DEFAULT_SOURCE, label="Corpus", elem_id="topics-source")
                 upload = gr.File(label="CSV file (header row; any delimiter or encoding)",
                                  file_types=[".csv", ".tsv", ".txt"], visible=False, elem_id="topics-upload")
+                with gr.Row(visible=False) as share_row:
+                    share_btn = gr.Button("Share this corpus with the room", size="sm", elem_id="topics-room-share")
+                share_note = gr.HTML(elem_id="topics-room-note")
                 text_col = gr.Dropdown([], label="Text column", elem_id="topics-text-col")
                 with gr.Row():
                     run_btn = gr.Button("Find topics", variant="primary", elem_id="topics-run", scale=3)
@@ -164,10 +173,16 @@ def build() -> gr.Blocks:
         table_outputs = [table_state, text_col, time_col, class_col, preview_out]
         source.change(lambda s: gr.File(visible=s == "upload"), source, upload, queue=False,
                       api_visibility="private")
-        gr.on([source.change, upload.upload], _on_source, [source, upload], table_outputs, api_name="topics_load")
+        gr.on([source.change, upload.upload], _on_source, [source, upload, rp.room], table_outputs,
+              api_name="topics_load")
         gr.on([dd.input for dd in (text_col, time_col, class_col)], h.preview_columns,
               [table_state, text_col, time_col, class_col], preview_out, api_visibility="private")
-        demo.load(_on_source, [source, upload], table_outputs, api_visibility="private")
+        wire_load(demo, SLUG, rp, rooms.what).then(
+            lambda r, k: rooms.source_update(r, k, _source_choices()), [rp.room, rp.key], [source, share_row],
+            api_visibility="private", queue=False).then(rooms.page_table, [rp.room, rp.key], table_outputs,
+                                                       api_name="topics_room_load")
+        share_btn.click(rooms.share, [source, upload, rp.room, rp.key], [share_note, source],
+                        api_name="topics_room_share")
 
         run_inputs = [table_state, text_col, time_col, class_col, embed, n_neighbors, n_components, min_dist, metric,
                       seed, min_cluster_size, min_samples, selection, stop_words, ngram_max, min_df,
