@@ -89,6 +89,7 @@ class Settings:
     server_port: int = 7860  # GRADIO_SERVER_PORT
     gpu_pickle_check: bool = False  # LLM_LAB_GPU_PICKLE_CHECK=1: check GPU-call arguments pickle (Space tests)
     topics_warmup: bool = True  # LLM_LAB_TOPICS_WARMUP=0 skips the numba warm-up at start
+    cpu_fallback_mb: int = 2_000  # LLM_LAB_CPU_FALLBACK_MB: chat models up to this size run on the CPU when ZeroGPU's quota is out
     models_warmup: bool = True  # LLM_LAB_MODELS_WARMUP=0: don't load the default chat engine and embedder at start
     classifiers_warmup: bool = True  # LLM_LAB_CLASSIFIERS_WARMUP=0: don't train the zoo's task model at start
     arena_contestants: str = ""  # LLM_LAB_ARENA_CONTESTANTS: a contestants JSON file (default: assets/arena)
@@ -167,6 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         gpu_pickle_check=env.get("LLM_LAB_GPU_PICKLE_CHECK", "") == "1",
         topics_warmup=env.get("LLM_LAB_TOPICS_WARMUP", "1") != "0",
         models_warmup=env.get("LLM_LAB_MODELS_WARMUP", "1") != "0",
+        cpu_fallback_mb=_env_int(env, "LLM_LAB_CPU_FALLBACK_MB", Settings.cpu_fallback_mb),
         classifiers_warmup=env.get("LLM_LAB_CLASSIFIERS_WARMUP", "1") != "0",
         arena_contestants=env.get("LLM_LAB_ARENA_CONTESTANTS", "").strip(),
         arena_bucket_dir=env.get("LLM_LAB_ARENA_BUCKET_DIR", "").strip(),

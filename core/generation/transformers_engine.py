@@ -35,13 +35,52 @@ def _local_stream(model_name: str, prompt: str, params: SamplingParams,
                   logits_processors: Sequence[Any] | None = None,
                   stop: threading.Event | None = None) -> Iterator[str]:
     """Generate from an already-rendered prompt; runs in the ZeroGPU worker on Spaces."""
+    from core.loader import load
+
+    yield from _stream_with(load(model_name), prompt, params, logits_processors, stop)
+
+
+def _cpu_stream(model_name: str, prompt: str, params: SamplingParams,
+                logits_processors: Sequence[Any] | None = None) -> Iterator[str]:
+    """The same generation on a CPU copy of the model (ZeroGPU's quota is used up)."""
+    yield from _stream_with(cpu_copy(model_name), prompt, params, logits_processors, None)
+
+
+def cpu_fallback_possible(model_name: str) -> bool:
+    """Whether a CPU copy of the model is small enough to run here (``LLM_LAB_CPU_FALLBACK_MB``)."""
+    from core import catalogue
+
+    return catalogue.get(model_name).size_mb <= get_settings().cpu_fallback_mb
+
+
+def cpu_copy(model_name: str) -> Any:
+    """A CPU copy of a chat model, kept in the lab's memory budget (on ZeroGPU the main copy's
+    tensors live on the GPU worker's device)."""
+    from core import catalogue
+    from core.cache import budget_cache
+    from core.loader import CausalLM, load
+
+    if not get_settings().zero_gpu:
+        return load(model_name)  # off ZeroGPU the loaded model is already on the CPU
+
+    def build() -> Any:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        entry = catalogue.get(model_name)
+        tok = AutoTokenizer.from_pretrained(entry.hub_id, revision=entry.hub_revision)
+        model = AutoModelForCausalLM.from_pretrained(entry.hub_id, revision=entry.hub_revision).eval()
+        return CausalLM(model, tok, entry, entry.hub_id)
+
+    return budget_cache("generation.cpu_copies").get_or_create(
+        model_name, build, size=catalogue.get(model_name).size_mb * 1_000_000)
+
+
+def _stream_with(lm: Any, prompt: str, params: SamplingParams, logits_processors: Sequence[Any] | None,
+                 stop: threading.Event | None) -> Iterator[str]:
     import torch
     from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-    from core.loader import load
-
     stop = stop if stop is not None else threading.Event()  # closing this generator stops generate()
-    lm = load(model_name)
     tok = lm.tokenizer
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(lm.model.device)
 
@@ -122,12 +161,36 @@ class LocalBackend:
         # Breaking out closes the GPU generator, which stops generate() there (its own event).
         pieces = _local_stream(self.model_name, prompt, params, logits_processors, None)
         try:
+            first = next(pieces, None)  # ZeroGPU's scheduling errors surface here, before any token
+        except Exception as exc:  # noqa: BLE001 - only GPU-quota errors are handled; others re-raised
+            pieces.close()
+            pieces = self._fallback(exc, prompt, params, logits_processors)
+            first = next(pieces, None)
+        try:
+            if first is None:
+                return
+            yield first
             for piece in pieces:
-                yield piece
                 if stop is not None and stop.is_set():
                     break
+                yield piece
         finally:
             pieces.close()
+
+    def _fallback(self, exc: Exception, prompt: str, params: SamplingParams,
+                  logits_processors: Sequence[Any] | None) -> Iterator[str]:
+        """When ZeroGPU has no GPU time for this visitor, run on the Space's CPU where the model fits."""
+        from core.errors import LabError
+        from core.gpu import friendly_gpu_message, is_zero_gpu_error
+
+        if not is_zero_gpu_error(exc):
+            raise exc
+        if not cpu_fallback_possible(self.model_name):
+            raise LabError(friendly_gpu_message(exc) + f" {self.name} is too large to run on this Space's CPU.") from None
+        from core.jobs import report
+
+        report(text="No GPU time left: running on the CPU instead (slower)")
+        return _cpu_stream(self.model_name, prompt, params, logits_processors)
 
     def generate(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(), **kw: Any) -> str:
         return "".join(self.stream(messages, params, **kw))
