@@ -8,7 +8,6 @@ Heavy libraries are imported inside the load functions, never at import of this 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +16,7 @@ from core import catalogue
 from core.assets import asset_dir
 from core.catalogue import ModelEntry
 from core.errors import ModelUnavailable
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, set_offline_env
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,9 @@ class CausalLM:
 
 
 def offline_env() -> None:
-    """Make Hugging Face libraries refuse the network (offline mode)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    """Make Hugging Face libraries refuse the network (offline mode; ``core`` already did this at
+    import, this repeats it for code that changed the environment since)."""
+    set_offline_env()
 
 
 def configure_torch(settings: Settings | None = None) -> None:
@@ -104,11 +102,7 @@ def gguf_file(name: str, settings: Settings | None = None) -> Path:
     client). Raises :class:`ModelUnavailable` when the model has no GGUF file in this mode.
     """
     settings = settings or get_settings()
-    entry = catalogue.get(name)
-    if not entry.available_in(settings.mode):
-        where = "offline" if settings.offline else "on the Hub"
-        raise ModelUnavailable(f"{entry.label or entry.name} is not available {where}.",
-                               hint=entry.notes or "Switch LLM_LAB_MODE to use it.")
+    entry = available_entry(name, settings)
     if settings.offline:
         if entry.offline_source != "smollm2":
             raise ModelUnavailable(f"{entry.label or entry.name} has no offline GGUF file.")
@@ -251,14 +245,20 @@ def cache() -> ModelCache:
     return _cache
 
 
-def load(name: str) -> Any:
-    """The loaded model for catalogue entry ``name`` in the current mode (cached)."""
-    settings = get_settings()
+def available_entry(name: str, settings: Settings) -> ModelEntry:
+    """The catalogue entry ``name``, or :class:`ModelUnavailable` when the mode cannot run it."""
     entry = catalogue.get(name)
     if not entry.available_in(settings.mode):
         where = "offline" if settings.offline else "on the Hub"
         raise ModelUnavailable(f"{entry.label or entry.name} is not available {where}.",
                                hint=entry.notes or "Switch LLM_LAB_MODE to use it.")
+    return entry
+
+
+def load(name: str) -> Any:
+    """The loaded model for catalogue entry ``name`` in the current mode (cached)."""
+    settings = get_settings()
+    entry = available_entry(name, settings)
     if settings.offline:
         offline_env()
     loader = LOADERS.get(entry.loader)

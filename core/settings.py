@@ -219,10 +219,16 @@ def apply_offline_env(environ: MutableMapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     if load_settings(env).mode != "offline":
         return False
+    set_offline_env(env)
+    return True
+
+
+def set_offline_env(environ: MutableMapping[str, str] | None = None) -> None:
+    """Tell the Hugging Face libraries (hub, transformers, datasets) to refuse the network."""
+    env = os.environ if environ is None else environ
     env["HF_HUB_OFFLINE"] = "1"
     env["TRANSFORMERS_OFFLINE"] = "1"
     env.setdefault("HF_DATASETS_OFFLINE", "1")
-    return True
 
 
 def reset_settings() -> None:
