@@ -178,7 +178,7 @@ def build() -> gr.Blocks:
 
         index_outputs = [state, status, stats, doc_pick, chunk_table, examples]
         docs_job_kw = {"slug": SLUG, "status": docs_job, "stop": docs_stop, "expect_s": 15.0}
-        wire_load(demo, SLUG, rp, rooms.what).then(ev.room_documents, [state, room, room_key], index_outputs,
+        wire_load(demo, SLUG, rp, rooms.what).then(rooms.room_documents, [state, room, room_key], index_outputs,
                                                   api_visibility="private")
         job_on(builtin_btn.click, ev.load_builtin, [strategy, size, overlap, state, room, room_key], index_outputs,
                kind="index", api_name="rag_load_builtin", **docs_job_kw)

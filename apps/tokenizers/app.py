@@ -7,12 +7,11 @@ from typing import Any
 import gradio as gr
 
 from apps.common import app_title, errors_inline, section_link, themed, user_errors
-from apps.tokenizers import MANIFEST, views
+from apps.tokenizers import MANIFEST, takehome_row, views
 from core.settings import get_settings
 from core.tokenizers import available_specs, default_selection
 from core.tokenizers import compare as core_arena
 from core.tokenizers.charts import counts_figure, language_cost_figure
-from core.tokenizers.share import restore
 
 SLUG = "tokenizers"
 CSS = MANIFEST.css
@@ -45,12 +44,6 @@ def counts_plot(summary: Any) -> Any:
 @user_errors
 def load_example(name: str) -> str:
     return core_arena.examples().get(name, core_arena.book_sample())
-
-
-def restore_from_url(request: gr.Request) -> tuple[str, list[str], str, bool]:
-    """Read ``?text=…&tok=a,b&ids=1`` (a shared link, also ``/tokenizers?…`` in the lab) into the inputs."""
-    params = dict(request.query_params) if request is not None else {}
-    return restore(params, core_arena.book_sample())
 
 
 @user_errors
@@ -100,15 +93,11 @@ def build() -> gr.Blocks:
             with gr.Column(scale=3, min_width=280):
                 text = gr.Textbox(value=core_arena.book_sample(), label="Text", lines=5, max_lines=16,
                                   elem_id="tokenizers-text")
-                with gr.Row():
-                    go = gr.Button("Compare", variant="primary", elem_id="tokenizers-compare", min_width=120)
-                    share = gr.Button("Share link", variant="secondary", min_width=120)
+                go = gr.Button("Compare", variant="primary", elem_id="tokenizers-compare", min_width=120)
                 compare_status = gr.HTML(elem_id="tokenizers-compare-status")
             with gr.Column(scale=2, min_width=280):
                 example = gr.Dropdown(list(core_arena.examples()), value=None, label="Load an example")
                 show_ids = gr.Checkbox(False, label="Show token ids instead of text", elem_id="tokenizers-ids")
-                share_url = gr.Textbox(label="Link to this comparison", interactive=False, max_lines=2,
-                                       buttons=["copy"], elem_id="tokenizers-share", placeholder="Press Share link")
         with gr.Row(equal_height=False):
             selected = gr.CheckboxGroup(_choices(), value=default_selection(), label="Tokenizers (oldest first)",
                                         elem_id="tokenizers-select", scale=4, min_width=280)
@@ -120,7 +109,7 @@ def build() -> gr.Blocks:
                                "(LLM_LAB_MODE=hub)." if settings.offline else None)
         notes = gr.HTML(elem_classes=["tokenizers-notes"])
 
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Compare", id="tokenizers-compare-tab"):
                 section_link(MANIFEST, "§2.1.5 Comparing trained LLM tokenizers")
                 arena = gr.HTML(elem_id="tokenizers-arena")
@@ -198,10 +187,7 @@ def build() -> gr.Blocks:
                             api_name="tokenizers_compare"))
         after_compare(example.change(load_example, example, text, api_name="tokenizers_example").then(
             run_compare, compare_inputs, compare_outputs, api_visibility="private"))
-        after_compare(demo.load(restore_from_url, None, compare_inputs, api_visibility="private").then(
-            run_compare, compare_inputs, compare_outputs, api_visibility="private"))
         show_ids.change(None, show_ids, show_ids, js=views.IDS_JS)
-        share.click(None, compare_inputs, share_url, js=views.SHARE_JS)
         errors_inline(chat_go.click(run_chat, [chat_tok, sys_msg, user_msg, asst_msg, gen_prompt],
                                     [chat_prompt, chat_html, chat_summary], api_name="tokenizers_chat"),
                       chat_status, run_chat)
@@ -211,4 +197,6 @@ def build() -> gr.Blocks:
         prices.input(prices_edited, prices, prices_date, api_visibility="private")
         errors_inline(gr.on([decode_go.click, ids_in.submit], run_decode, [ids_in, selected, extra], decoded,
                             api_name="tokenizers_decode"), decode_status, run_decode)
+        takehome_row.build(demo, compare_inputs, tabs, lambda load: after_compare(load.then(
+            run_compare, compare_inputs, compare_outputs, api_visibility="private")))  # link → inputs → compare
     return demo

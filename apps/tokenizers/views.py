@@ -129,20 +129,6 @@ def chat_body(view: core_arena.ChatView) -> str:
     return f'<div class="tokenizers-col"><div class="tokenizers-body">{view.html}</div></div>'
 
 
-SHARE_JS = """
-(text, selected, extra, showIds) => {
-  const p = new URLSearchParams();
-  if (text && text.length <= 1500) p.set("text", text);
-  const toks = [...(selected || [])];
-  (extra || "").split(",").map(s => s.trim()).filter(Boolean).forEach(s => toks.push("hub:" + s));
-  p.set("tok", toks.join(","));
-  if (showIds) p.set("ids", "1");
-  const url = window.location.origin + window.location.pathname + "?" + p.toString();
-  const note = text && text.length > 1500 ? "  (text too long for a link: only the selection is kept)" : "";
-  return url + note;
-}
-"""
-
 IDS_JS = """
 (show) => { document.querySelectorAll('.tokenizers-arena').forEach(e => e.classList.toggle('tokenizers-ids', !!show)); return show; }
 """

@@ -16,7 +16,7 @@ def link_state(text: str, selected: Sequence[str] | None, extra: str = "", show_
     names as the arena's older share links, so those still open."""
     from core.tokenizers.compare import resolve_selection
 
-    return {"text": text or "", "tok": resolve_selection(selected, extra), "ids": bool(show_ids),
+    return {"text": text or "", "tok": resolve_selection(selected, extra), "ids": True if show_ids else None,
             "tab": tab if tab and tab != "compare" else None}
 
 

@@ -38,8 +38,8 @@ def test_three_tokenizers_side_by_side(launch: Any, page: Any) -> None:
     page.locator("#tokenizers-arena").scroll_into_view_if_needed()
     screenshot(page, "tokenizers-ids", full_page=False)
 
-    # share link keeps the selection
-    page.get_by_role("button", name="Share link").click()
+    # the shared take-home row's link keeps the selection (same ?tok= names as the older share links)
+    page.get_by_role("button", name="🔗 Copy link").click()
     page.wait_for_function("[...document.querySelectorAll('textarea')].some(t => t.value.includes('tok=bert-base-uncased%2Cgpt2%2Cgpt-4'))",
                            timeout=20_000)
 

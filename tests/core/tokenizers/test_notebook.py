@@ -46,7 +46,7 @@ def test_results_download_has_header_and_ids() -> None:
     from core.tokenizers.results import link_state, results
 
     state = link_state("hello world", ["gpt-4", "bert-base-uncased"], "", True, "cost")
-    assert state["tok"] == ["gpt-4", "bert-base-uncased"] and state["tab"] == "cost"
+    assert state["tok"] == ["gpt-4", "bert-base-uncased"] and state["tab"] == "cost" and state["ids"] is True
     name, content = results(state)
     doc = json.loads(content)
     assert name.endswith(".json")
@@ -55,3 +55,30 @@ def test_results_download_has_header_and_ids() -> None:
     assert prov["libraries"]["tiktoken"] and all(len(r.get("sha256", "")) == 64 for r in prov["tokenizers"])
     cols = {c["tokenizer"]: c for c in doc["columns"]}
     assert cols["gpt-4"]["ids"] == [15339, 1917] and cols["gpt-4"]["tokens"] == 2
+
+
+def test_links_restore_tab_and_long_text_and_refuse_broken_ones(tmp_path: Path) -> None:
+    import urllib.parse
+    from types import SimpleNamespace
+
+    from apps.tokenizers.takehome_row import on_load
+    from core import storage
+    from core.links import make_link
+    from core.settings import override_settings
+    from core.tokenizers.results import link_state
+
+    with override_settings(data_dir=tmp_path):
+        storage._databases.clear()
+        try:
+            long_text = "tokens " * 400
+            link = make_link("tokenizers", link_state(long_text, ["gpt-4", "llama-3"], "", True, "decode"))
+            assert link.expires is not None  # too long for a query string: stored
+            params = dict(urllib.parse.parse_qsl(link.query))
+            text, selected, _, show_ids, tabs, tab, message = on_load(SimpleNamespace(query_params=params))
+            assert text == long_text and selected == ["gpt-4", "llama-3"] and show_ids and tab == "decode"
+            assert message == ""
+            for bad in ({"s": "../etc"}, {"s": "Nope1234"}):
+                text, selected, *_, message = on_load(SimpleNamespace(query_params=bad))
+                assert "link" in message and "Traceback" not in message and selected
+        finally:
+            storage._databases.clear()

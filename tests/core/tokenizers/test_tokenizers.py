@@ -227,12 +227,14 @@ def test_hub_errors_are_one_clear_line() -> None:
 
 
 def test_share_link_restore() -> None:
+    """The arena's share links (``?text=…&tok=…&ids=1``) open through the take-home row's restore."""
     from types import SimpleNamespace
 
-    from apps.tokenizers.app import restore_from_url
+    from apps.tokenizers.takehome_row import on_load
 
     req = SimpleNamespace(query_params={"text": "<b>hi</b>", "tok": "gpt2,evil<script>,gpt-4,hub:x/y", "ids": "1"})
-    text, selected, extra, show_ids = restore_from_url(req)
+    text, selected, extra, show_ids, _, tab, message = on_load(req)
     assert text == "<b>hi</b>" and selected == ["gpt2", "gpt-4"] and extra == "" and show_ids
-    text, selected, _, show_ids = restore_from_url(SimpleNamespace(query_params={}))
+    assert tab == "compare" and message == ""
+    text, selected, _, show_ids, _, _, _ = on_load(SimpleNamespace(query_params={}))
     assert text == SAMPLE and selected and not show_ids
