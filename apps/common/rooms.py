@@ -20,6 +20,7 @@ from core.escape import esc
 from core.rooms import Room, RoomStore, get_rooms, links
 
 BASE_JS = "(b) => window.location.origin + window.location.pathname"
+_STYLE = "border-left: 4px solid var(--color-accent); padding: .45rem .8rem; border-radius: 8px; font-size: .92rem"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def page_room(slug: str, request: gr.Request | None, rooms: RoomStore | None = N
 def banner(slug: str, pr: PageRoom, what: str) -> str:
     """One line saying which room the page is in, as whom, and what the room shares (``what``)."""
     if pr.error and pr.room is None:
-        return f'<div class="lab-room-banner warn">⚠️ {esc(pr.error)}</div>'
+        return f'<div class="lab-room-banner warn" style="{_STYLE}">⚠️ {esc(pr.error)}</div>'
     if pr.room is None:
         return ""
     r = pr.room
@@ -57,7 +58,7 @@ def banner(slug: str, pr: PageRoom, what: str) -> str:
     who = "instructor" if pr.instructor else "participant"
     warn = f" · ⚠️ {esc(pr.error)}" if pr.error else ""
     closed = " · closed" if r.closed else ""
-    return (f'<div class="lab-room-banner room {who}" data-room="{esc(r.code)}">Room <b>{esc(r.code)}</b>{title} · '
+    return (f'<div class="lab-room-banner room {who}" data-room="{esc(r.code)}" style="{_STYLE}">Room <b>{esc(r.code)}</b>{title} · '
             f"{who}{closed} · {esc(what)}{warn}</div>")
 
 

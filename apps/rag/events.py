@@ -31,6 +31,7 @@ class Session:
     turn: int = 0
     holder: str = ""  # core.rag.sessions holder name of this browser session
     builtin: bool = False  # the built-in corpus is what is loaded
+    answers: list = field(default_factory=list)  # the last answers as data (take-home download, link)
 
 
 def _holder(state: Session | None) -> str:
@@ -83,7 +84,8 @@ def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[s
         from core.rag.store import BuildResult
 
         refs = merged_refs(room_docs, refs)
-        result = BuildResult(collection(state, room) or result.collection, result.stats, result.refs)
+        coll = collection(state, room) or result.collection
+        result = BuildResult(coll, rooms.stats(refs, coll, result.stats), result.refs)
     notes = [n for ref in refs for n in ref.notes] + notes
     msg = views.index_status(refs, result, cfg or state.config, embedder(), errors, notes)
     docs = [views.ALL_DOCS] + [r.name for r in refs]
@@ -176,20 +178,6 @@ def clear_documents(state: Session | None, room: str = "", key: str = "") -> tup
             [], views.EMPTY_SOURCES, "")
 
 
-def room_documents(state: Session | None, room: str, key: str) -> tuple:
-    """On page load in a room: the Documents tab shows the room's shared collection."""
-    from core.rag.store import BuildResult
-
-    if not (room or "").strip():
-        return tuple(gr.skip() for _ in range(6))
-    coll = collection(state, room)
-    if coll is None:
-        return (gr.skip(), '<div class="rag-empty">This room has no shared documents yet.</div>', gr.skip(),
-                gr.skip(), gr.skip(), gr.skip())
-    return _index_outputs(state or Session(holder=_holder(state)), BuildResult(coll), [], [], room,
-                          rooms.shared(room).config)
-
-
 def examples_update(state: Session | None, room: str = "") -> Any:
     """The "Try" questions follow the loaded documents."""
     return gr.update(samples=[[q] for q in try_questions(state, room)])
@@ -265,6 +253,10 @@ def ask(question: str, history: list | None, state: Session | None, mode: str, r
                              params=_params(max_new), reranker=_reranker(rerank and mode != "none"),
                              embed=_embed(), style=style, stop=stop_event()):
         history[-1] = {"role": "assistant", "content": views.answer_html(ans, prefix)}
+        if ans.done:
+            from apps.rag.takehome_row import answer_record
+
+            state = replace(state, answers=[*state.answers, answer_record(ans, k, threshold)][-20:])
         yield history, views.sources_html(ans, prefix), ans.prompt, state, ""
 
 

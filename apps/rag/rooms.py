@@ -79,3 +79,32 @@ def what(pr: Any) -> str:
     if not docs.refs:
         return "your instructor has not shared documents yet; reload the page once they have."
     return f"shared documents: {names}. Ask away; files you upload stay in your session only."
+
+
+def stats(refs: list, coll: Any, fresh: list) -> list:
+    """Indexing rows for every document of the collection (those not indexed just now come from disk)."""
+    from collections import Counter
+
+    from core.rag.store import DocStats
+
+    done = {s.name for s in fresh}
+    per_doc = Counter(c.doc for c in coll.chunks)
+    return list(fresh) + [DocStats(r.name, r.kind, r.pages, r.chars, per_doc.get(r.name, 0), True, 0.0)
+                          for r in refs if r.name not in done]
+
+
+def room_documents(state: Any, room: str, key: str) -> tuple:
+    """On page load in a room: the Documents tab shows the room's shared collection."""
+    import gradio as gr
+
+    from apps.rag import events as ev
+    from core.rag.store import BuildResult
+
+    if not (room or "").strip():
+        return tuple(gr.skip() for _ in range(6))
+    coll = ev.collection(state, room)
+    if coll is None:
+        return (gr.skip(), '<div class="rag-empty">This room has no shared documents yet.</div>', gr.skip(),
+                gr.skip(), gr.skip(), gr.skip())
+    return ev._index_outputs(state or ev.Session(holder=ev._holder(state)), BuildResult(coll), [], [], room,
+                               shared(room).config)
