@@ -71,13 +71,17 @@ def takehome(slug: str, inputs: Sequence[Any], *, link_state: Callable[..., dict
         message = gr.HTML()
         file = gr.File(label="Download", visible=False, interactive=False)
 
-    def do_link(*values: Any, request: gr.Request) -> tuple[Any, str]:
+    def do_link(request: gr.Request, *values: Any) -> tuple[Any, str]:  # gradio injects only leading positional Requests
         try:
             made = make_link(slug, link_state(*values))  # type: ignore[misc]
         except LabError as exc:
             return gr.update(visible=False), error_html(str(exc))
-        return gr.update(value=made.url(base_url(request)) if base_url(request) else made.path_and_query,
-                         visible=True), f'<div class="lab-note">{made.note}</div>'
+        page = str((getattr(request, "headers", {}) or {}).get("referer") or "").split("?")[0].split("#")[0]
+        if page:  # the page the browser shows: /<slug> in the lab, / in a Space or a standalone app
+            value = f"{page}?{made.query}" if made.query else page
+        else:
+            value = made.url(base_url(request)) if base_url(request) else made.path_and_query
+        return gr.update(value=value, visible=True), f'<div class="lab-note">{made.note}</div>'
 
     def do_file(builder: Callable[..., Any]) -> Callable[..., Any]:
         def run(*values: Any) -> tuple[Any, str]:

@@ -10,7 +10,7 @@ import gradio as gr
 from apps.common import app_title, esc
 from apps.common.jobs import job_on
 from apps.common.rooms import room_panel, wire_load
-from apps.rag import MANIFEST, views
+from apps.rag import MANIFEST, takehome_row, views
 from apps.rag import events as ev
 from apps.rag import rooms
 
@@ -200,4 +200,6 @@ def build() -> gr.Blocks:
                api_name="rag_compare")
         job_on(eval_btn.click, ev.evaluate, [eval_rows, eval_k, state, rerank, room], [eval_table, eval_detail, eval_note],
                slug=SLUG, kind="evaluate", status=eval_job, stop=eval_stop, api_name="rag_evaluate")
+        takehome_row.build(demo, state, [question, mode, rerank, k, threshold, strategy, size, overlap, style, kind,
+                                         model, base_url, remote_model, max_new], index_outputs, sources)
     return demo

@@ -12,7 +12,7 @@ import gradio as gr
 
 import core.vision  # noqa: F401  (registers the clip/blip/blip2/efficientnet loaders; light)
 from apps.common import HEAVY, app_title, errors_inline, heavy_limit, section_link, themed, user_errors, warn_html
-from apps.vision import MANIFEST, views
+from apps.vision import MANIFEST, takehome_row, views
 from core.jobs import report
 from core.settings import get_settings
 from core.vision.images import builtin_choices, load_inputs
@@ -237,4 +237,5 @@ def build() -> gr.Blocks:
         errors_inline(gr.on([ask_btn.click, question.submit], run_ask, [*sources, question, history],
                             [ask_html, history, question], api_name="vision_ask", **heavy), ask_status, run_ask)
         clear_btn.click(lambda: ([], ""), None, [history, ask_html], api_visibility="private", queue=False)
+        takehome_row.build(demo, sources, [labels, template, templates, captions, cap_model, cap_n], cap_table)
     return demo

@@ -33,7 +33,7 @@ def notebook(state: Mapping[str, Any], uploads: Sequence[tuple[str, bytes]] = ()
     template = str(state.get("template") or "{}")
     templates = [t for t in (state.get("templates") or []) if t]
     captions = list(state.get("captions") or [])
-    prompts = apply_template(template, labels)
+    apply_template(template, labels)  # refuses a template without its {} placeholder
     clip, blip = catalogue.get("clip-vit-b32"), catalogue.get("blip-caption-base")
     parameters = {"images": [b.key for b in builtins] + [n for n, _ in uploads], "labels": labels,
                   "template": template, "templates": templates, "captions": captions}
