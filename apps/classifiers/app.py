@@ -62,93 +62,97 @@ def build() -> gr.Blocks:
     rt_words = cdata.format_mapping(cdata.RT_WORDS, cdata.RT_CLASSES)
     with gr.Blocks() as demo:
         app_title(MANIFEST)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5):
-                gr.Markdown("#### 1 · Data")
-                source = gr.Radio([cdata.BUILTIN, UPLOAD], value=cdata.BUILTIN, show_label=False,
-                                  elem_id="classifiers-source")
-                upload = gr.File(label="CSV with a header row (text + label columns)", visible=False,
-                                 file_types=[".csv", ".tsv", ".txt"], elem_id="classifiers-upload")
-                with gr.Row():
-                    text_col = gr.Dropdown(label="Text column", choices=[], visible=False, allow_custom_value=True)
-                    label_col = gr.Dropdown(label="Label column", choices=[], visible=False, allow_custom_value=True)
-                with gr.Row():
-                    test_size = gr.Slider(20, 1000, value=cdata.DEFAULT_TEST, step=10, label="Test examples",
-                                          elem_id="classifiers-test-size")
-                    train_size = gr.Slider(20, 5000, value=cdata.DEFAULT_TRAIN, step=10,
-                                           label="Training examples (max)", elem_id="classifiers-train-size")
-                counts = gr.HTML(elem_id="classifiers-counts")
-            with gr.Column(scale=6):
-                gr.Markdown("#### 2 · Methods")
-                methods = gr.CheckboxGroup(method_choices, value=list(OFFLINE_DEFAULT), show_label=False,
-                                           elem_id="classifiers-methods")
-                with gr.Accordion("Zero-shot label descriptions · answer words", open=False):
-                    descriptions = gr.Textbox(rt_desc, lines=3, label="Label descriptions (class: description)",
-                                              info="Zero-shot compares each text's embedding with these.")
-                    words = gr.Textbox(rt_words, lines=3, label="Answer words (class: word)",
-                                       info="What generative models answer; also maps classes for the Hub "
-                                            "sentiment model.")
-                with gr.Accordion("Generative prompt and parsing rule", open=False):
-                    prompt = gr.Textbox(DEFAULT_PROMPT, lines=5,
-                                        label="Prompt ([DOCUMENT] = the text, [LABELS] = the answer words)")
-                    calibrate = gr.Checkbox(True, label="Calibrate the local model (contextual calibration)")
-                    gr.Markdown(PARSE_RULE, elem_classes="lab-note")
-                with gr.Accordion("OpenAI-compatible endpoint (key stays in this browser session)", open=False):
+        with gr.Column(elem_classes="classifiers-body"):  # phones: the text and Classify first, settings below
+            with gr.Row(equal_height=False, elem_classes="classifiers-settings", elem_id="classifiers-settings"):
+                with gr.Column(scale=5):
+                    gr.Markdown("#### 1 · Data")
+                    source = gr.Radio([cdata.BUILTIN, UPLOAD], value=cdata.BUILTIN, show_label=False,
+                                      elem_id="classifiers-source")
+                    upload = gr.File(label="CSV with a header row (text + label columns)", visible=False,
+                                     file_types=[".csv", ".tsv", ".txt"], elem_id="classifiers-upload")
                     with gr.Row():
-                        base_url = gr.Textbox(label="Base URL", placeholder="http://localhost:11434/v1")
-                        api_model = gr.Textbox(label="Model", placeholder="gpt-4o-mini")
-                    api_key = gr.Textbox(label="API key", type="password", placeholder="never stored or logged")
-                with gr.Accordion("SetFit few-shot", open=False):
+                        text_col = gr.Dropdown(label="Text column", choices=[], visible=False, allow_custom_value=True)
+                        label_col = gr.Dropdown(label="Label column", choices=[], visible=False, allow_custom_value=True)
                     with gr.Row():
-                        k = gr.Slider(2, 64, value=ZooConfig.setfit_k, step=1, label="Examples per class (k)")
-                        steps = gr.Slider(0, 300, value=0, step=5, label="Contrastive steps (0 = all pairs, 1 epoch)")
-                    pick = gr.Textbox(label="Or pick training rows yourself (see the Training data tab)",
-                                      placeholder="e.g. 3, 17, 42, 108 — blank = k random per class")
-                    gr.Markdown(SETFIT_NOTE, elem_classes="lab-note")
-        settings = [source, upload, text_col, label_col, test_size, train_size, methods, descriptions, words,
-                    prompt, calibrate, base_url, api_model, api_key, k, pick, steps]
-        ev_state = gr.State(None)
-        with gr.Tabs():
-            with gr.Tab("Single text", id="single"):
-                with gr.Row():
-                    text = gr.Textbox("unpretentious , charming , quirky , original", lines=2, scale=5,
-                                      label="Text", elem_id="classifiers-text")
-                    with gr.Column(scale=1, min_width=160):
-                        classify_btn = gr.Button("Classify with every method", variant="primary")
-                        classify_stop = gr.Button("Stop", size="sm", variant="stop")
-                classify_status = gr.HTML(elem_id="classifiers-classify-status")
-                cards = gr.HTML(elem_id="classifiers-cards")
-            with gr.Tab("Evaluate", id="evaluate"):
-                with gr.Row():
-                    eval_btn = gr.Button("Evaluate the chosen methods", variant="primary",
-                                         elem_id="classifiers-evaluate", scale=4)
-                    eval_stop = gr.Button("Stop", variant="stop", scale=1, elem_id="classifiers-evaluate-stop")
-                eval_status = gr.HTML(elem_id="classifiers-evaluate-status")
-                summary = gr.HTML(elem_id="classifiers-summary")
-                with gr.Row(equal_height=False, elem_classes="classifiers-compare"):
-                    with gr.Column(scale=7, min_width=320):
-                        comparison = gr.Dataframe(label="Comparison (weighted averages; book F1 = the book's figure)",
-                                                  interactive=False, wrap=True, elem_id="classifiers-comparison",
-                                                  column_widths=h.views.COLUMN_WIDTHS, max_chars=60)
-                    with gr.Column(scale=4, min_width=300):
-                        chart = gr.Plot(label="F1 per method", elem_id="classifiers-f1-chart")
-                with gr.Row():
-                    with gr.Column(scale=5):
-                        which = gr.Dropdown(label="Per-class report of", choices=[])
-                        report = gr.Dataframe(interactive=False, label="Per-class report")
-                    with gr.Column(scale=5):
-                        confusion = gr.Plot(label="Confusion matrix")
-                with gr.Row():
-                    disagree_filter = gr.Radio(["disagree", "any wrong", "all wrong", "all"], value="disagree",
-                                               label="Disagreement browser: show examples where methods…")
-                    download = gr.File(label="Per-example predictions (CSV)", interactive=False)
-                disagreements = gr.Dataframe(interactive=False, wrap=True, max_chars=140,
-                                             label="Examples (✓/✗ label (top score))")
-            with gr.Tab("Training data", id="train"):
-                gr.Markdown("Row numbers for picking SetFit examples by hand.", elem_classes="lab-note")
-                train_btn = gr.Button("Show the training split")
-                train_rows = gr.Dataframe(interactive=False, wrap=True)
-            finetune_tab.render([source, upload, text_col, label_col, test_size, train_size])
+                        test_size = gr.Slider(20, 1000, value=cdata.DEFAULT_TEST, step=10, label="Test examples",
+                                              elem_id="classifiers-test-size")
+                        train_size = gr.Slider(20, 5000, value=cdata.DEFAULT_TRAIN, step=10,
+                                               label="Training examples (max)", elem_id="classifiers-train-size")
+                    counts = gr.HTML(elem_id="classifiers-counts")
+                with gr.Column(scale=6):
+                    gr.Markdown("#### 2 · Methods")
+                    methods = gr.CheckboxGroup(method_choices, value=list(OFFLINE_DEFAULT), show_label=False,
+                                               elem_id="classifiers-methods")
+                    with gr.Accordion("Zero-shot label descriptions · answer words", open=False):
+                        descriptions = gr.Textbox(rt_desc, lines=3, label="Label descriptions (class: description)",
+                                                  info="Zero-shot compares each text's embedding with these.")
+                        words = gr.Textbox(rt_words, lines=3, label="Answer words (class: word)",
+                                           info="What generative models answer; also maps classes for the Hub "
+                                                "sentiment model.")
+                    with gr.Accordion("Generative prompt and parsing rule", open=False):
+                        prompt = gr.Textbox(DEFAULT_PROMPT, lines=5,
+                                            label="Prompt ([DOCUMENT] = the text, [LABELS] = the answer words)")
+                        calibrate = gr.Checkbox(True, label="Calibrate the local model (contextual calibration)")
+                        gr.Markdown(PARSE_RULE, elem_classes="lab-note")
+                    with gr.Accordion("OpenAI-compatible endpoint (key stays in this browser session)", open=False):
+                        with gr.Row():
+                            base_url = gr.Textbox(label="Base URL", placeholder="http://localhost:11434/v1")
+                            api_model = gr.Textbox(label="Model", placeholder="gpt-4o-mini")
+                        api_key = gr.Textbox(label="API key", type="password", placeholder="never stored or logged")
+                    with gr.Accordion("SetFit few-shot", open=False):
+                        with gr.Row():
+                            k = gr.Slider(2, 64, value=ZooConfig.setfit_k, step=1, label="Examples per class (k)")
+                            steps = gr.Slider(0, 300, value=0, step=5, label="Contrastive steps (0 = all pairs, 1 epoch)")
+                        pick = gr.Textbox(label="Or pick training rows yourself (see the Training data tab)",
+                                          placeholder="e.g. 3, 17, 42, 108 — blank = k random per class")
+                        gr.Markdown(SETFIT_NOTE, elem_classes="lab-note")
+            settings = [source, upload, text_col, label_col, test_size, train_size, methods, descriptions, words,
+                        prompt, calibrate, base_url, api_model, api_key, k, pick, steps]
+            ev_state = gr.State(None)
+            gr.HTML('<a class="lab-note" href="#classifiers-settings">⚙ Data and methods: below the results ↓</a>',
+                    elem_classes="classifiers-phone-hint", padding=False)
+            with gr.Tabs():
+                with gr.Tab("Single text", id="single"):
+                    with gr.Row():
+                        text = gr.Textbox("unpretentious , charming , quirky , original", lines=2, scale=5,
+                                          label="Text", elem_id="classifiers-text")
+                        with gr.Column(scale=1, min_width=160):
+                            classify_btn = gr.Button("Classify with every method", variant="primary",
+                                                  elem_id="classifiers-classify")
+                            classify_stop = gr.Button("Stop", size="sm", variant="stop")
+                    classify_status = gr.HTML(elem_id="classifiers-classify-status")
+                    cards = gr.HTML(elem_id="classifiers-cards")
+                with gr.Tab("Evaluate", id="evaluate"):
+                    with gr.Row():
+                        eval_btn = gr.Button("Evaluate the chosen methods", variant="primary",
+                                             elem_id="classifiers-evaluate", scale=4)
+                        eval_stop = gr.Button("Stop", variant="stop", scale=1, elem_id="classifiers-evaluate-stop")
+                    eval_status = gr.HTML(elem_id="classifiers-evaluate-status")
+                    summary = gr.HTML(elem_id="classifiers-summary")
+                    with gr.Row(equal_height=False, elem_classes="classifiers-compare"):
+                        with gr.Column(scale=7, min_width=320):
+                            comparison = gr.Dataframe(label="Comparison (weighted averages over classes)",
+                                                      interactive=False, wrap=True, elem_id="classifiers-comparison",
+                                                      column_widths=h.views.COLUMN_WIDTHS, max_chars=60)
+                        with gr.Column(scale=4, min_width=300):
+                            chart = gr.Plot(label="F1 per method", elem_id="classifiers-f1-chart")
+                    with gr.Row():
+                        with gr.Column(scale=5):
+                            which = gr.Dropdown(label="Per-class report of", choices=[])
+                            report = gr.Dataframe(interactive=False, label="Per-class report")
+                        with gr.Column(scale=5):
+                            confusion = gr.Plot(label="Confusion matrix")
+                    with gr.Row():
+                        disagree_filter = gr.Radio(["disagree", "any wrong", "all wrong", "all"], value="disagree",
+                                                   label="Disagreement browser: show examples where methods…")
+                        download = gr.File(label="Per-example predictions (CSV)", interactive=False)
+                    disagreements = gr.Dataframe(interactive=False, wrap=True, max_chars=140,
+                                                 label="Examples (✓/✗ label (top score))")
+                with gr.Tab("Training data", id="train"):
+                    gr.Markdown("Row numbers for picking SetFit examples by hand.", elem_classes="lab-note")
+                    train_btn = gr.Button("Show the training split")
+                    train_rows = gr.Dataframe(interactive=False, wrap=True)
+                finetune_tab.render([source, upload, text_col, label_col, test_size, train_size])
 
         source_out = [upload, text_col, label_col, counts, descriptions, words, test_size, train_size]
         gr.on([demo.load, source.change], h.on_source, [source, test_size, train_size], source_out,

@@ -71,14 +71,14 @@ def build() -> gr.Blocks:
                 source = gr.Radio(_source_choices(), value=DEFAULT_SOURCE, label="Corpus", elem_id="topics-source")
                 upload = gr.File(label="CSV file (header row; any delimiter or encoding)",
                                  file_types=[".csv", ".tsv", ".txt"], visible=False, elem_id="topics-upload")
+                with gr.Row():  # right under the corpus: a phone sees it on its first screen
+                    run_btn = gr.Button("Find topics", variant="primary", elem_id="topics-run", scale=3)
+                    stop_btn = gr.Button("Stop", variant="stop", elem_id="topics-stop", scale=1, min_width=70)
+                run_status = gr.HTML(elem_id="topics-status")
                 with gr.Row(visible=False) as share_row:
                     share_btn = gr.Button("Share this corpus with the room", size="sm", elem_id="topics-room-share")
                 share_note = gr.HTML(elem_id="topics-room-note")
                 text_col = gr.Dropdown([], label="Text column", elem_id="topics-text-col")
-                with gr.Row():
-                    run_btn = gr.Button("Find topics", variant="primary", elem_id="topics-run", scale=3)
-                    stop_btn = gr.Button("Stop", variant="stop", elem_id="topics-stop", scale=1, min_width=70)
-                run_status = gr.HTML(elem_id="topics-status")
                 with gr.Row():
                     time_col = gr.Dropdown([h.NONE], value=h.NONE, label="Timestamp column (optional)")
                     class_col = gr.Dropdown([h.NONE], value=h.NONE, label="Class column (optional)")

@@ -92,11 +92,12 @@ def make_config(embed: str, n_neighbors: float, n_components: float, min_dist: f
 
 def main_views(run: Any) -> tuple:
     """Summary, document map, topic table, top-words chart."""
+    from apps.common import themed
     from apps.topics.views import summary_html
     from core.topics import figures
 
-    return (summary_html(run), figures.safe(figures.document_map, run), run.topic_table(),
-            figures.safe(figures.barchart, run))
+    return (summary_html(run), themed(figures.safe(figures.document_map, run)), run.topic_table(),
+            themed(figures.safe(figures.barchart, run)))
 
 
 NO_DOCUMENTS = "Upload a CSV file first (or pick a built-in corpus): there are no documents to find topics in."
@@ -131,10 +132,11 @@ def run_topics(table: Any, text_col: str, time_col: str, class_col: str, embed: 
 @user_errors
 def extra_views(run: Any) -> tuple:
     """The slower views: similarity heatmap, hierarchy, topics over time, topics per class."""
+    from apps.common import themed
     from core.topics import figures
 
-    return (figures.safe(figures.heatmap, run), figures.safe(figures.hierarchy, run),
-            figures.safe(figures.over_time, run), figures.safe(figures.per_class, run))
+    return tuple(themed(figures.safe(view, run)) for view in
+                 (figures.heatmap, figures.hierarchy, figures.over_time, figures.per_class))
 
 
 def _need_run(run: Any) -> Any:

@@ -1,4 +1,6 @@
-"""Figures for the Topic Explorer (plotly; BERTopic's own visualize_* where it has one)."""
+"""Figures for the Topic Explorer (plotly; BERTopic's own visualize_* where it has one).
+
+Plain figures: the app themes them for light/dark (apps.common.plots.themed)."""
 from __future__ import annotations
 
 import html
@@ -14,17 +16,6 @@ PALETTE = ["#4f46e5", "#0d9488", "#db2777", "#ea580c", "#16a34a", "#9333ea", "#0
            "#d97706", "#4338ca", "#15803d", "#be185d"]
 OUTLIER_GREY = "#9ca3af"
 MAX_LEGEND_TOPICS = 20
-#: text and grid colours readable on a light and on a dark page (the figures have no background)
-INK, GRID = "#7c8698", "rgba(128,128,128,0.22)"
-
-
-def themed(fig: Any) -> Any:
-    """Transparent background, mid-grey text and grid: the figure follows the page's light/dark theme."""
-    fig.update_layout(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color=INK),
-                      title_font=dict(color=INK), legend=dict(font=dict(color=INK)))
-    fig.update_xaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
-    fig.update_yaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
-    return fig
 
 
 def _fit_width(fig: Any, legend_below: bool = True) -> Any:
@@ -46,7 +37,7 @@ def message_figure(message: str) -> Any:
                        xref="paper", yref="paper", font=dict(size=15, color="#64748b"))
     fig.update_layout(xaxis=dict(visible=False), yaxis=dict(visible=False), height=260,
                       margin=dict(l=10, r=10, t=10, b=10))
-    return themed(fig)
+    return fig
 
 
 def _hover(text: str, width: int = 60) -> str:
@@ -163,7 +154,7 @@ def safe(fn: Any, run: TopicRun | None, *args: Any) -> Any:
     if run is None:
         return message_figure("Run the topic model first.")
     try:
-        return themed(fn(run, *args))
+        return fn(run, *args)
     except LabError as exc:
         return message_figure(str(exc))
     except (ValueError, IndexError, KeyError, ZeroDivisionError) as exc:

@@ -238,16 +238,19 @@ def clean_caption(text: str) -> str:
 
 
 def write_captions(top: Sequence[tuple[str, float]], n: int = 3, max_new_tokens: int = 28) -> list[str]:
-    """``n`` candidate captions from SmolLM2 (seeded sampling, so reruns are reproducible)."""
-    from core.generation import LocalBackend, SamplingParams
+    """``n`` candidate captions from SmolLM2 (seeded sampling, so reruns are reproducible), on the
+    engine the lab's factory picks for it (llama.cpp on CPU when installed); Stop ends a caption early."""
+    from core.generation import LOCAL, SamplingParams, make_backend
+    from core.jobs import check_stop, stop_event
 
-    backend = LocalBackend("chat-smollm2-135m")
+    backend = make_backend(LOCAL, "chat-smollm2-135m")
     messages = caption_messages(top)
     out: list[str] = []
     for seed in range(n):
+        check_stop()
         params = SamplingParams(max_new_tokens=max_new_tokens, temperature=0.7, top_p=0.95, seed=seed,
                                 greedy=(seed == 0))
-        text = clean_caption(backend.generate(messages, params))
+        text = clean_caption(backend.generate(messages, params, stop=stop_event()))
         if text and text.lower() not in {o.lower() for o in out}:
             out.append(text)
     return out

@@ -20,6 +20,9 @@ SHOTS = Path("/tmp/shots")
 MAIN: dict[str, tuple[str, str]] = {
     "tokenizers": ("#tokenizers-text textarea", "#tokenizers-compare"),
     "vision": ("#vision-labels textarea", "#vision-label-btn"),
+    "classifiers": ("#classifiers-text textarea", "#classifiers-classify"),
+    "topics": ("#topics-source", "#topics-run"),  # the corpus choice (a radio) and Find topics
+    "rag": ("#rag-files", "#rag-builtin"),  # the Documents tab: upload, or the built-in corpus
 }
 GENERIC = ("textarea:visible, input[type=text]:visible, input[type=file]", "button.primary:visible")
 
@@ -137,6 +140,26 @@ def test_dark_mode_figures_and_chips_readable(lab_url: str, browser: Any) -> Non
     finally:
         page.context.close()
 
+
+
+def test_dark_mode_topic_outliers_and_map_readable(lab_url: str, browser: Any) -> None:
+    """The outlier share (once white on pale yellow) and the document map's own text, in dark mode."""
+    page = _open(browser, f"{lab_url}topics", 1400, 1000, dark=True)
+    try:
+        page.wait_for_selector(".topics-preview", timeout=90_000)  # the sample corpus is loaded
+        page.locator("#topics-run").click()
+        page.locator("#topics-summary .topics-outliers").wait_for(timeout=240_000)
+        page.locator("#topics-map .js-plotly-plot").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        tile = page.locator("#topics-summary .topics-outliers")
+        assert page.evaluate("el => getComputedStyle(el).backgroundColor", tile.element_handle()) \
+            not in ("rgb(254, 243, 199)", "rgb(255, 251, 235)")  # not a pale yellow panel
+        for part in ("b", "span"):  # the share and its caption
+            assert page.evaluate(ELEMENT_CONTRAST_JS, tile.locator(part).element_handle()) >= 4.5, part
+        texts = page.evaluate(CONTRAST_JS, "#topics-map")
+        assert len(texts) > 5 and min(r for _, r in texts) >= 4.5, sorted(texts, key=lambda t: t[1])[:5]
+    finally:
+        page.context.close()
 
 @pytest.mark.parametrize("name,path,ready", [("home", "", ".lab-card"), ("tokenizers", "tokenizers", ".tokenizers-col"),
                                              ("vision", "vision", "#vision-gallery img")])
