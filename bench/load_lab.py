@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -29,8 +30,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 SAMPLE = "The quick brown fox 🦊 jumps over the lazy dog — 12.0*50=600, naïve café, 鸟."
 
 
-def _prompts(c: Any) -> None:
-    c.predict(prompt="Name a colour.", max_new_tokens=12, greedy=True, api_name="/prompts_generate")
+def _prompts(c: Any) -> int:
+    """12 greedy tokens; returns how many were generated (the app's stats line counts them)."""
+    out = c.predict(prompt="Name a colour.", max_new_tokens=12, greedy=True, api_name="/prompts_generate")
+    found = re.search(r"<b>(\d+)</b> tokens in", str(out[2]))
+    return int(found.group(1)) if found else 0
 
 
 def _rag_setup(c: Any) -> None:
@@ -95,8 +99,10 @@ def _user(url: str, setup: Callable[[Any], None] | None, action: Callable[[Any],
     while time.perf_counter() < until:
         start = time.perf_counter()
         try:
-            action(client)
+            done = action(client)
             out["latency"].append(time.perf_counter() - start)
+            if isinstance(done, int):
+                out["tokens"].append(done)
         except Exception as exc:  # noqa: BLE001
             out["errors"].append(f"{type(exc).__name__}: {str(exc)[:80]}")
             time.sleep(0.5)  # a failing action must not spin
@@ -104,7 +110,7 @@ def _user(url: str, setup: Callable[[Any], None] | None, action: Callable[[Any],
 
 def _start(url: str, slug: str, users: int, seconds: float, ramp: float) -> tuple[list[threading.Thread], dict]:
     setup, action = ACTIONS[slug]
-    out: dict[str, list[Any]] = {"latency": [], "connect": [], "errors": []}
+    out: dict[str, list[Any]] = {"latency": [], "connect": [], "errors": [], "tokens": []}
     until = time.perf_counter() + seconds
     threads = [threading.Thread(target=_user, args=(url, setup, action, until, ramp * i / users, out), daemon=True)
                for i in range(users)]
@@ -119,7 +125,7 @@ def _finish(threads: list[threading.Thread], out: dict, started: float, seconds:
     elapsed = time.perf_counter() - started
     lat, con = out["latency"], out["connect"]
     nan = float("nan")
-    return {"n": len(lat), "throughput": len(lat) / elapsed,
+    return {"n": len(lat), "throughput": len(lat) / elapsed, "tokens_per_s": sum(out["tokens"]) / elapsed,
             "p50": percentile(lat, 50) if lat else nan, "p95": percentile(lat, 95) if lat else nan,
             "connect_p95": percentile(con, 95) if con else nan, "errors": out["errors"]}
 
@@ -144,8 +150,12 @@ def run_mixed(url: str, light: str, light_users: int, heavy: str, heavy_users: i
 
 def _line(label: str, users: int | str, r: dict[str, Any], base: dict[str, Any]) -> str:
     ratio = r["p50"] / base["p50"] if base["p50"] == base["p50"] and base["p50"] else float("nan")
-    return (f"{label:<12}{users:>8}{r['n']:>6}{r['throughput']:>8.2f}{r['p50']:>8.2f}{r['p95']:>8.2f}"
+    line = (f"{label:<12}{users:>8}{r['n']:>6}{r['throughput']:>8.2f}{r['p50']:>8.2f}{r['p95']:>8.2f}"
             f"{ratio:>14.1f}×{r['connect_p95']:>10.1f}{len(r['errors']):>8}")
+    if r.get("tokens_per_s"):
+        gain = r["tokens_per_s"] / base["tokens_per_s"] if base.get("tokens_per_s") else float("nan")
+        line += f"   {r['tokens_per_s']:.1f} tokens/s in total ({gain:.2f}× one user)"
+    return line
 
 
 def main() -> None:
@@ -154,12 +164,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--ramp", type=float, default=10, help="participants arrive spread over this many seconds")
     parser.add_argument("--apps", default=",".join(ACTIONS))
+    parser.add_argument("--engine", default="", help="LLM_LAB_ENGINE for the lab (llamacpp | transformers)")
     parser.add_argument("--mix", default="tokenizers:5,prompts:10",
                         help="LIGHT:N,HEAVY:M — light app's latency while M users keep the model pool busy ('' = skip)")
     args = parser.parse_args()
     port = _port()
     url = f"http://127.0.0.1:{port}/"
-    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)],
+    env = {**os.environ, **({"LLM_LAB_ENGINE": args.engine} if args.engine else {})}
+    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -173,8 +185,8 @@ def main() -> None:
             (light, light_n), (heavy, heavy_n) = [(part.split(":")[0], int(part.split(":")[1]))
                                                   for part in args.mix.split(",")]
             slugs = list(dict.fromkeys([*slugs, light, heavy]))
-        print(f"lab on {url}; {args.seconds:g} s per run; users arrive over {args.ramp:g} s; "
-              "baseline = 1 user alone")
+        print(f"lab on {url} (engine: {args.engine or 'auto'}); {args.seconds:g} s per run; users arrive over "
+              f"{args.ramp:g} s; baseline = 1 user alone")
         print(f"{'app':<12}{'users':>8}{'done':>6}{'req/s':>8}{'p50 s':>8}{'p95 s':>8}{'p50 vs 1 user':>15}"
               f"{'conn p95':>10}{'errors':>8}")
         bases: dict[str, dict[str, Any]] = {}

@@ -1,0 +1,95 @@
+"""Soak: every app's main action at once, N users in total, for M minutes, with the lab's memory
+sampled along the way.
+
+    python -m bench.soak_lab --users 10 --minutes 10
+
+Baseline (same run): the peak RSS of a process with every offline catalogue model loaded
+(``bench.bench_lab``'s measurement). Reports errors per app and the RSS curve of the lab process
+(with its children), and the end RSS as a ratio against that baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+from bench.bench_lab import LOAD_ALL
+from bench.load_lab import ACTIONS, _port, _user
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--every", type=float, default=30, help="seconds between memory samples")
+    args = parser.parse_args()
+    base = json.loads(subprocess.run([sys.executable, "-c", LOAD_ALL], capture_output=True, text=True,
+                                     check=True).stdout.splitlines()[-1])["rss_mb"]
+    port = _port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        slugs = list(ACTIONS)
+        until = time.perf_counter() + args.minutes * 60
+        outs = {slug: {"latency": [], "connect": [], "errors": [], "tokens": []} for slug in slugs}
+        threads = []
+        for i in range(args.users):
+            slug = slugs[i % len(slugs)]
+            setup, action = ACTIONS[slug]
+            threads.append(threading.Thread(target=_user, args=(url, setup, action, until, i * 2.0, outs[slug]),
+                                            daemon=True))
+        [t.start() for t in threads]
+        start = time.perf_counter()
+        curve = []
+        while time.perf_counter() < until:
+            curve.append((time.perf_counter() - start, rss_mb(proc.pid)))
+            print(f"  t={curve[-1][0]:6.0f} s  lab RSS {curve[-1][1]:7.0f} MB", flush=True)
+            time.sleep(args.every)
+        for t in threads:
+            t.join(timeout=240)
+        curve.append((time.perf_counter() - start, rss_mb(proc.pid)))
+        print(f"\nSoak: {args.users} users over {len(slugs)} apps for {args.minutes:g} min "
+              f"(baseline: every offline model loaded in one process, {base:.0f} MB)")
+        print(f"{'app':<12}{'done':>6}{'errors':>8}{'p50 s':>8}")
+        from bench.common import percentile
+
+        for slug, out in outs.items():
+            lat = out["latency"]
+            print(f"{slug:<12}{len(lat):>6}{len(out['errors']):>8}{percentile(lat, 50) if lat else float('nan'):>8.2f}")
+            for e in sorted(set(out["errors"]))[:3]:
+                print(f"{'':<12}  error: {e}")
+        peak = max(r for _, r in curve)
+        print(f"lab RSS at the end {curve[-1][1]:.0f} MB ({curve[-1][1] / base:.2f}× the baseline), "
+              f"peak {peak:.0f} MB ({peak / base:.2f}×)")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
