@@ -12,6 +12,7 @@ import gradio as gr
 
 from apps.classifiers import MANIFEST
 from apps.classifiers import handlers as h
+from apps.classifiers import takehome_row
 from apps.classifiers import finetune_tab
 from apps.common import app_title
 from apps.common.jobs import job_on
@@ -111,7 +112,7 @@ def build() -> gr.Blocks:
             ev_state = gr.State(None)
             gr.HTML('<a class="lab-note" href="#classifiers-settings">⚙ Data and methods: below the results ↓</a>',
                     elem_classes="classifiers-phone-hint", padding=False)
-            with gr.Tabs():
+            with gr.Tabs() as tabs:
                 with gr.Tab("Single text", id="single"):
                     with gr.Row():
                         text = gr.Textbox("unpretentious , charming , quirky , original", lines=2, scale=5,
@@ -155,7 +156,7 @@ def build() -> gr.Blocks:
                 finetune_tab.render([source, upload, text_col, label_col, test_size, train_size])
 
         source_out = [upload, text_col, label_col, counts, descriptions, words, test_size, train_size]
-        gr.on([demo.load, source.change], h.on_source, [source, test_size, train_size], source_out,
+        gr.on([source.change], h.on_source, [source, test_size, train_size], source_out,
               api_name=f"{SLUG}_source")
         upload.change(h.on_upload, [upload, test_size, train_size], [text_col, label_col, counts, descriptions, words],
                       api_name=f"{SLUG}_upload").then(h.on_upload_sizes, upload, [test_size, train_size],
@@ -173,4 +174,5 @@ def build() -> gr.Blocks:
         disagree_filter.change(h.on_disagree, [disagree_filter, ev_state], disagreements, api_visibility="private")
         train_btn.click(h.on_train_rows, [source, upload, text_col, label_col, test_size, train_size], train_rows,
                         api_name=f"{SLUG}_train_rows")
+        takehome_row.build(demo, settings, ev_state, counts, source_out, tabs)  # link / download / notebook; restore on load
     return demo
