@@ -36,7 +36,7 @@ def bench_encoder(steps: int | None) -> None:
     took = time.perf_counter() - t0
     t1 = time.perf_counter()
     config = ZooConfig(descriptions=dict(data.descriptions), words=dict(data.words))
-    base = {r.key: r.metrics.f1 for r in evaluate(data, ["embed_lr"], config).ok}
+    base = {r.key: r.metrics.f1 for r in evaluate(data, ["embed_lr"], config).ok()}
     print(f"encoder: fine-tuned MiniLM F1 {run.f1:.3f} (acc {run.accuracy:.3f}) vs embeddings+LR F1 "
           f"{base.get('embed_lr', float('nan')):.3f} on {len(data.test_texts)} test texts; {run.steps} steps in "
           f"{took / 60:.1f} min (LR baseline {time.perf_counter() - t1:.0f} s); trainable {run.trainable:,}/{run.total:,}; "

@@ -62,7 +62,7 @@ def run_encoder(source: str, file: Any, text_col: str, label_col: str, test_size
              f"F1 {run.f1:.3f} · accuracy {run.accuracy:.3f}")]
     if compare:
         config = ZooConfig(descriptions=dict(data.descriptions), words=dict(data.words))
-        for r in evaluate(data, ["embed_lr", "setfit"], config).ok:
+        for r in evaluate(data, ["embed_lr", "setfit"], config).ok():
             rows.append((METHOD_INFO[r.key].title, f"F1 {r.metrics.f1:.3f} · accuracy {r.metrics.accuracy:.3f}"))
     rows.append(("trainable / total parameters", f"{run.trainable:,} / {run.total:,} ({run.trainable / run.total:.1%})"))
     rows.append(("time", f"{T.minutes(run.seconds)} for {run.steps} steps"))
