@@ -47,7 +47,7 @@ def _model_note(offline: bool) -> str:
 
 def build() -> gr.Blocks:
     from core.generation import LOCAL, REMOTE, chat_models
-    from core.rag.chunking import STRATEGY_LABELS
+    from core.rag.chunking import STRATEGY_DEFAULTS, STRATEGY_LABELS
     from core.rag.models import reranker_status
     from core.settings import get_settings
 
@@ -184,6 +184,8 @@ def build() -> gr.Blocks:
                kind="index", api_name="rag_load_builtin", **docs_job_kw)
         job_on([index_btn.click, files.upload], ev.index_files, [files, strategy, size, overlap, state, room, room_key],
                index_outputs, kind="index", api_name="rag_index", **docs_job_kw)
+        strategy.input(lambda s: STRATEGY_DEFAULTS.get(s, (DEFAULT_SIZE, DEFAULT_OVERLAP)), strategy, [size, overlap],
+                       queue=False, api_visibility="private")  # sizes count sentences, paragraphs or tokens
         clear_btn.click(ev.clear_documents, [state, room, room_key], index_outputs + [chatbot, sources, prompt_box],
                         api_name="rag_clear")
         gr.on([doc_pick.change, needle.submit], ev.browse_chunks, [state, doc_pick, needle, room], chunk_table,

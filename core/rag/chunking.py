@@ -21,6 +21,8 @@ STRATEGY_LABELS = {
     "paragraph": "by paragraph (N paragraphs per chunk)",
     "tokens": "fixed tokens (N tokens per chunk)",
 }
+#: (size, overlap) a strategy starts from when chosen: sizes count different units per strategy.
+STRATEGY_DEFAULTS = {"sentence": (3, 1), "paragraph": (1, 0), "tokens": (100, 20)}
 
 Span = tuple[int, int]
 
