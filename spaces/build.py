@@ -186,8 +186,11 @@ def scan_module(name: str, path: Path) -> ModuleScan:
     return scan
 
 
-def collect_modules(start: Iterable[str]) -> dict[str, ModuleScan]:
-    """Transitive closure of local imports from ``start`` (dotted names)."""
+def collect_modules(start: Iterable[str], whole: Iterable[str] = ()) -> dict[str, ModuleScan]:
+    """Transitive closure of local imports from ``start`` (dotted names); the packages in ``whole``
+    (the app's own ``apps.<slug>`` and ``core.<slug>``, the shared UI) are bundled with every module
+    in them, other packages only with the modules that are imported."""
+    whole = set(whole)
     scans: dict[str, ModuleScan] = {}
     todo = list(start)
     while todo:
@@ -198,8 +201,8 @@ def collect_modules(start: Iterable[str]) -> dict[str, ModuleScan]:
         if path is None:
             continue
         scan = scan_module(name, path)
-        if path.name == "__init__.py" and "." in name:
-            # a package app/area (apps.x or core.x as a package): bundle every module in it
+        if path.name == "__init__.py" and name in whole:
+            # the app's own packages: every module in them (some are imported by name at run time)
             for sub in sorted(path.parent.rglob("*.py")):
                 rel = sub.relative_to(ROOT).with_suffix("")
                 dotted = ".".join(p for p in rel.parts if p != "__init__")
@@ -304,7 +307,7 @@ def plan_space(slug: str) -> SpacePlan:
     package = f"apps.{slug}"
     plan = SpacePlan(slug=slug, module=package, title=app.title, emoji=app.emoji,
                      chapters=app.chapter_tags, tagline=app.tagline)
-    scans = collect_modules([package, *ALWAYS])
+    scans = collect_modules([package, *ALWAYS], whole={package, f"core.{slug}", "apps.common"})
     third = set().union(*(s.third_party for s in scans.values()))
     plan.gpu_functions = sorted(f"{n}:{f}" for n, s in scans.items() for f in s.gpu_functions)
     plan.gpu_extra = not plan.gpu_functions
