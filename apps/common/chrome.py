@@ -73,6 +73,9 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
   .lab-header .lab-sub { display:none; }
   .lab-header h1 { font-size:1.25rem; }
   .lab-cards { grid-template-columns:1fr; }
+  /* "Take it home": the title on its own line, the three actions stacked under it (not 1 + 2) */
+  .lab-takehome .row > .block:has(.lab-takehome-title) { flex:1 1 100%; }
+  .lab-takehome .row > button { flex:1 1 100%; }
 }
 /* the page navigation: one line that scrolls by itself (a phone got five lines over its first screen).
    Outside @media: Gradio scopes custom rules to .contain, and only top-level rules also reach the nav. */
@@ -84,6 +87,8 @@ a.lab-card:hover, a.lab-card:focus-visible { border-color:var(--color-accent); b
 .wrap:has(> span.error), .wrap:has(> .clear-status + span.error) { display:none !important; }
 .lab-section { font-size:.8rem; color:var(--body-text-color-subdued); margin:.1rem 0 .35rem; }
 .lab-section a { color:var(--color-accent); }
+/* a long dropdown value ends in "…" before the arrow, never under it */
+.wrap-inner .secondary-wrap input { padding-right:1.3rem; text-overflow:ellipsis; }
 """ + PLOT_CSS
 
 
