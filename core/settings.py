@@ -201,6 +201,12 @@ def override_settings(**changes: object) -> Iterator[Settings]:
         _current = previous
 
 
+def config_environ() -> Mapping[str, str]:
+    """The environment that ``${NAME}`` references in configuration files (the arena's contestants
+    file) are expanded from: read here, like every other variable."""
+    return dict(os.environ)
+
+
 def set_openai_server(base_url: str | None, model: str | None = None) -> Settings:
     """The ``--openai-base-url`` / ``--openai-model`` switches: one server for every app in this
     process (the key still comes from ``OPENAI_API_KEY``)."""

@@ -18,7 +18,8 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["LLM_LAB_MODE"] = "offline"
 os.environ.setdefault("LLM_LAB_DATA", tempfile.mkdtemp(prefix="llm-lab-test-data-"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("LLM_LAB_MODELS_WARMUP", "0")  # tests that want the start-up warm-up turn it on
+os.environ.setdefault("LLM_LAB_MODELS_WARMUP", "0")
+os.environ.setdefault("LLM_LAB_TOPICS_WARMUP", "0")  # the numba warm-up thread would compete with the tests  # tests that want the start-up warm-up turn it on
 os.environ.pop("OPENAI_API_KEY", None)
 os.environ.pop("OPENAI_BASE_URL", None)
 

@@ -10,14 +10,13 @@ of them meaningless). ``LLM_LAB_ARENA_CONTESTANTS`` points to another configurat
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from core.errors import LabError
-from core.settings import get_settings
+from core.settings import config_environ, get_settings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "assets" / "arena" / "contestants.json"
 PROMPTS_FILE = DEFAULT_CONFIG.parent / "prompts.json"
@@ -86,7 +85,7 @@ def _expand(value: Any, env: Mapping[str, str]) -> Any:
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None,
                  offline: bool | None = None) -> list[Contestant]:
     """Contestants usable in the current mode, in configuration order."""
-    env = os.environ if env is None else env
+    env = config_environ() if env is None else env
     offline = get_settings().offline if offline is None else offline
     items = data.get("contestants")
     if not isinstance(items, list):
@@ -127,7 +126,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None,
 
 def load_contestants(config: str | Path | Mapping[str, Any] | None = None, check: bool = True) -> list[Contestant]:
     if config is None:
-        config = os.environ.get("LLM_LAB_ARENA_CONTESTANTS") or DEFAULT_CONFIG
+        config = get_settings().arena_contestants or DEFAULT_CONFIG
     if not isinstance(config, Mapping):
         try:
             config = json.loads(Path(config).read_text(encoding="utf-8"))

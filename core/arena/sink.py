@@ -152,19 +152,18 @@ def resync(store: Any, sink: Any) -> tuple[int, int]:
 
 
 def sink_from_env(store: Any = None, environ: dict[str, str] | None = None) -> Any:
-    """The sink configured by the environment (None when neither variable is set)."""
-    env = os.environ if environ is None else environ
-    sinks: list[Any] = []
-    bucket = env.get("LLM_LAB_ARENA_BUCKET_DIR", "").strip()
-    if bucket:
-        sinks.append(BucketDirSink(bucket))
-    dataset = env.get("LLM_LAB_ARENA_DATASET", "").strip()
-    if dataset:
-        from core.settings import get_settings
+    """The sink the settings configure (None when neither a bucket nor a dataset is set);
+    ``environ`` reads another environment instead (tests)."""
+    from core.settings import get_settings, load_settings
 
+    settings = get_settings() if environ is None else load_settings(environ)
+    sinks: list[Any] = []
+    if settings.arena_bucket_dir:
+        sinks.append(BucketDirSink(settings.arena_bucket_dir))
+    if settings.arena_dataset:
         folder = get_settings().data_dir / "arena-dataset"
-        sinks.append(DatasetRepoSink(folder, dataset, every=float(env.get("LLM_LAB_ARENA_PUSH_MINUTES", "5")),
-                                     token=env.get("HF_TOKEN") or None))
+        sinks.append(DatasetRepoSink(folder, settings.arena_dataset, every=settings.arena_push_minutes,
+                                     token=settings.hf_token or None))
     if not sinks:
         return None
     sink = sinks[0] if len(sinks) == 1 else MultiSink(sinks)
