@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from apps.arena import MANIFEST
+from apps.arena import takehome_row
 from apps.arena import views as V
 from apps.arena import tune_tab
 from apps.arena.instructor import Instructor
@@ -278,4 +279,5 @@ def build(arena: Any = None) -> gr.Blocks:
         for btn, kind, name in ((ex_jsonl, "jsonl", "votes"), (ex_csv, "csv", "csv"), (ex_dpo, "dpo", "dpo")):
             btn.click(user_errors(lambda r, k_, kind=kind: H.export(r, kind, k_)), [room, key], ex_file,
                       api_name=f"arena_export_{name}")
+        takehome_row.build(A, demo, room, [inc_flag, length_ctl, k, inc_named], key)  # link / board CSV / notebook
     return demo

@@ -15,6 +15,7 @@ from apps.common.jobs import job_on
 from apps.common.rooms import room_panel, wire_load
 from apps.topics import MANIFEST
 from apps.topics import handlers as h
+from apps.topics import takehome_row
 from apps.topics import rooms
 from apps.topics.views import EMPTY_SUMMARY
 
@@ -177,7 +178,7 @@ def build() -> gr.Blocks:
               api_name="topics_load")
         gr.on([dd.input for dd in (text_col, time_col, class_col)], h.preview_columns,
               [table_state, text_col, time_col, class_col], preview_out, api_visibility="private")
-        wire_load(demo, SLUG, rp, rooms.what).then(
+        room_load = wire_load(demo, SLUG, rp, rooms.what).then(
             lambda r, k: rooms.source_update(r, k, _source_choices()), [rp.room, rp.key], [source, share_row],
             api_visibility="private", queue=False).then(rooms.page_table, [rp.room, rp.key], table_outputs,
                                                        api_name="topics_room_load")
@@ -205,4 +206,6 @@ def build() -> gr.Blocks:
                                                    max_label_topics],
                [run_state, *main_outputs], slug=SLUG, kind="labels", status=tool_status, api_name="topics_label")
         export_btn.click(h.export_all, run_state, exports, api_name="topics_export")
+        takehome_row.build(demo, room_load, source, upload, embed, run_inputs[5:], run_inputs[1:4], table_outputs,
+                           run_state)  # link / download / notebook; a link restores after the corpus load
     return demo
