@@ -56,6 +56,10 @@ def identity(model_name: str, settings: Any = None) -> str:
     """What actually embeds for catalogue entry ``model_name`` in this mode (part of every cache key)."""
     from core import catalogue
 
+    if model_name.startswith("session:"):  # a session's trained embedder: refuses other sessions
+        from core.training import session_models
+
+        return session_models.identity(model_name)
     settings = settings or get_settings()
     entry = catalogue.get(model_name)
     return (f"offline:{entry.offline_source or entry.name}" if settings.offline
@@ -112,7 +116,7 @@ def embed(model_name: str, texts: Sequence[str], *, batch_size: int = 64, normal
     if not texts:
         return np.zeros((0, embedding_dim(model_name)), dtype=np.float32)
     settings = get_settings()
-    engine = backend(settings)
+    engine = "torch" if model_name.startswith("session:") else backend(settings)
     head = f"{identity(model_name, settings)}|{engine}|{int(normalize)}|{_text_key(prefix)}"
     keys = [(head, _text_key(t)) for t in texts]
     cache = _cache()
@@ -121,6 +125,8 @@ def embed(model_name: str, texts: Sequence[str], *, batch_size: int = 64, normal
         stats["hits"] += 1
         return np.stack([found[k] for k in keys])
     folder = disk if isinstance(disk, Path) else disk_dir() if disk and len(texts) >= DISK_MIN_TEXTS else None
+    if model_name.startswith("session:"):
+        folder = None  # a session's trained embedder: its vectors stay in memory, never on shared disk
     request = _request_hash(head, keys)
     with _inflight(request):
         found.update(_lookup(cache, [k for k in keys if k not in found]))  # a twin request may have finished

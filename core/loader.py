@@ -256,7 +256,12 @@ def available_entry(name: str, settings: Settings) -> ModelEntry:
 
 
 def load(name: str) -> Any:
-    """The loaded model for catalogue entry ``name`` in the current mode (cached)."""
+    """The loaded model for catalogue entry ``name`` in the current mode (cached). A session's trained
+    model (``session:...``, :mod:`core.training.session_models`) resolves for that session only."""
+    if name.startswith("session:"):
+        from core.training import session_models
+
+        return session_models.load(name)
     settings = get_settings()
     entry = available_entry(name, settings)
     if settings.offline:

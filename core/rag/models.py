@@ -49,12 +49,20 @@ _register_loader()
 
 def embedder_id(model_name: str = EMBEDDER, settings: Settings | None = None) -> str:
     """What actually embeds in this mode (part of the on-disk index key)."""
+    if model_name.startswith("session:"):  # a session's trained embedder (its own index keys)
+        from core.embeddings import identity
+
+        return identity(model_name)
     settings = settings or get_settings()
     entry = catalogue.get(model_name)
     return f"offline:{entry.offline_source}" if settings.offline else f"hub:{entry.hub_id}@{entry.hub_revision}"
 
 
 def embedder_label(model_name: str = EMBEDDER) -> str:
+    if model_name.startswith("session:"):
+        from core.training.session_models import label
+
+        return label(model_name)
     return catalogue.get(model_name).display(get_settings().mode)
 
 
@@ -68,6 +76,8 @@ def encode_passages(texts: Sequence[str], model_name: str = EMBEDDER) -> np.ndar
 
 def query_prefix(model_name: str = EMBEDDER) -> str:
     """The query instruction of a bge model on the Hub (none offline: MiniLM takes none)."""
+    if model_name.startswith("session:"):
+        return ""  # the trained embedder is MiniLM: no query instruction
     entry = catalogue.get(model_name)
     return BGE_QUERY_PREFIX if (not get_settings().offline and "bge" in entry.hub_id.lower()) else ""
 

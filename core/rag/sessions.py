@@ -160,11 +160,12 @@ def merge_documents(refs: Sequence[DocRef], docs: Sequence[Document],
 
 def index_for(holder: str, refs: Sequence[DocRef], docs: Sequence[Document], config: ChunkConfig, *,
               replace: bool = False, pin: str | None = None, store: IndexStore | None = None,
-              progress: Callable[[float, str], None] | None = None) -> BuildResult:
+              progress: Callable[[float, str], None] | None = None, model: str | None = None) -> BuildResult:
     """Index ``docs`` for ``holder`` (added to the documents of ``refs``, or instead of them with
     ``replace``): references are taken before building, so a concurrent clear elsewhere cannot
     delete a file being indexed; references the holder no longer needs are released afterwards.
-    ``pin`` (e.g. :data:`BUILTIN`) also holds the new documents under that name."""
+    ``pin`` (e.g. :data:`BUILTIN`) also holds the new documents under that name; ``model``: the
+    embedder (default the lab's; a session's trained one, :mod:`core.training.session_models`)."""
     store = store or IndexStore()
     shas = [d.sha256 for d in docs]
     hold(holder, shas, store)
@@ -173,7 +174,7 @@ def index_for(holder: str, refs: Sequence[DocRef], docs: Sequence[Document], con
     merged = list(docs) if replace else merge_documents(refs, docs, store)
     if not merged:
         raise LabError("No documents to index: upload files or use the built-in corpus.")
-    result = build_collection(merged, config, store=store, progress=progress)
+    result = build_collection(merged, config, store=store, progress=progress, model=model)
     kept = {r.sha for r in result.refs}
     hold(holder, sorted(kept), store)  # refresh: the TTL counts from the last use
     stale = [r for r in refs if r.sha not in kept]

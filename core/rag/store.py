@@ -300,15 +300,21 @@ def build_collection(docs: Sequence[Document], config: ChunkConfig, *,
                      encode_passages: Callable[[Sequence[str]], np.ndarray] | None = None,
                      encode_query: Callable[[str], np.ndarray] | None = None,
                      embedder: str | None = None, tokenizer: object | None = None,
-                     progress: Progress | None = None) -> BuildResult:
-    """Chunk and embed ``docs`` (reusing on-disk indexes) and assemble one collection."""
+                     progress: Progress | None = None, model: str | None = None) -> BuildResult:
+    """Chunk and embed ``docs`` (reusing on-disk indexes) and assemble one collection. ``model``: the
+    embedder's model name (default :data:`models.EMBEDDER`; a session's trained embedder keeps its
+    indexes in memory only)."""
+    import functools
+
     from core.rag import models
 
     config.validate()
     store = store or IndexStore()
-    encode_passages = encode_passages or models.encode_passages
-    encode_query = encode_query or models.encode_query
-    embedder = embedder or models.embedder_id()
+    model = model or models.EMBEDDER
+    encode_passages = encode_passages or functools.partial(models.encode_passages, model_name=model)
+    encode_query = encode_query or functools.partial(models.encode_query, model_name=model)
+    embedder = embedder or models.embedder_id(model)
+    on_disk = not model.startswith("session:")
     store.clean_stale_tmp()
     all_chunks: list[Chunk] = []
     parts: list[np.ndarray] = []
@@ -325,14 +331,15 @@ def build_collection(docs: Sequence[Document], config: ChunkConfig, *,
         if progress:
             progress(n / max(len(docs), 1), f"Indexing {doc.name}")
         key = IndexStore.key(ref.sha, config, embedder)
-        loaded = store.load_index(key)
+        loaded = store.load_index(key) if on_disk else None
         cached = loaded is not None
         if loaded is None:
             chunks = chunk_document(doc, config, tokenizer=tokenizer)
             emb = _embed_batches([c.text for c in chunks], encode_passages, doc.name, progress,
                                  (n / max(len(docs), 1), (n + 1) / max(len(docs), 1)))
-            store.save_index(key, chunks, emb, {"doc": doc.name, "sha": ref.sha, "config": config.key(),
-                                                "embedder": embedder, "chunks": len(chunks)})
+            if on_disk:
+                store.save_index(key, chunks, emb, {"doc": doc.name, "sha": ref.sha, "config": config.key(),
+                                                    "embedder": embedder, "chunks": len(chunks)})
         else:
             chunks, emb = loaded
         all_chunks.extend(renumber(chunks, len(all_chunks)))
@@ -348,11 +355,12 @@ def build_collection(docs: Sequence[Document], config: ChunkConfig, *,
 
 
 def session_collection(refs: Sequence[DocRef], config: ChunkConfig, *, store: IndexStore | None = None,
-                       tokenizer: object | None = None) -> Collection:
-    """The collection for a session's documents: from the process cache, else from disk."""
+                       tokenizer: object | None = None, model: str | None = None) -> Collection:
+    """The collection for a session's documents (embedded with ``model``, default the lab's embedder):
+    from the process cache, else from disk."""
     from core.rag import models
 
-    embedder = models.embedder_id()
+    embedder = models.embedder_id(model or models.EMBEDDER)
     key = (tuple(r.sha for r in refs), config.key(), embedder)
     hit = _collections.get(key)
     if hit is not None:
@@ -366,4 +374,4 @@ def session_collection(refs: Sequence[DocRef], config: ChunkConfig, *, store: In
 
             raise LabError(f"The text of '{ref.name}' is no longer stored (it was cleared); upload it again.")
         docs.append(doc)
-    return build_collection(docs, config, store=store, tokenizer=tokenizer).collection
+    return build_collection(docs, config, store=store, tokenizer=tokenizer, model=model).collection

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ class Artifact:
     summary: dict[str, Any]
     model: Any = field(default=None, repr=False)
     created: float = field(default_factory=time.time)
+    #: a fresh id per run: part of the session model name (core.training.session_models), so the
+    #: vectors a previous run of the same session cached are never served for a retrained model
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
 def new_folder(kind: str) -> Path:
