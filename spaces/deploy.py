@@ -13,6 +13,7 @@ that would be uploaded, one per line, and touches no network. The token comes fr
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import sys
@@ -20,22 +21,15 @@ import tempfile
 from pathlib import Path
 
 
-def load_tool(name: str):  # noqa: ANN201 - a module
-    """Import ``spaces/<name>.py`` by path under a unique name: ``spaces/`` is not a package, so
-    ``import spaces`` stays Hugging Face's ZeroGPU package."""
-    import importlib.util
-
-    module_name = f"llm_lab_spaces_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, Path(__file__).resolve().parent / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[module_name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-_build = load_tool("build")
+# spaces/ is not a package (``import spaces`` stays ZeroGPU's): load build.py by path, once, under the
+# name its own ``load_tool`` gives the tools; build.load_tool loads any other tool
+_BUILD = "llm_lab_spaces_build"
+if _BUILD not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(_BUILD, Path(__file__).resolve().parent / "build.py")
+    sys.modules[_BUILD] = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+    _spec.loader.exec_module(sys.modules[_BUILD])  # type: ignore[union-attr]
+_build = sys.modules[_BUILD]
+load_tool = _build.load_tool
 GENERATED_MARK, BuildError, build_space, space_files = (_build.GENERATED_MARK, _build.BuildError,
                                                         _build.build_space, _build.space_files)
 
