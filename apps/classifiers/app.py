@@ -14,7 +14,7 @@ from apps.classifiers import MANIFEST
 from apps.classifiers import handlers as h
 from apps.classifiers import takehome_row
 from apps.classifiers import finetune_tab
-from apps.common import app_title
+from apps.common import app_title, labsession
 from apps.common.jobs import job_on
 from core.classifiers import data as cdata
 from core.classifiers.methods import DEFAULT_PROMPT, METHOD_INFO, OFFLINE_DEFAULT, PARSE_RULE, ZooConfig
@@ -174,5 +174,6 @@ def build() -> gr.Blocks:
         disagree_filter.change(h.on_disagree, [disagree_filter, ev_state], disagreements, api_visibility="private")
         train_btn.click(h.on_train_rows, [source, upload, text_col, label_col, test_size, train_size], train_rows,
                         api_name=f"{SLUG}_train_rows")
+        labsession.wire(demo, SLUG)  # trained models belong to the browser, across the lab's pages
         takehome_row.build(demo, settings, ev_state, counts, source_out, tabs)  # link / download / notebook; restore on load
     return demo

@@ -14,7 +14,7 @@ import gradio as gr
 
 from apps.classifiers import MANIFEST
 from apps.classifiers import handlers as h
-from apps.common import session_hash
+from apps.common import labsession
 from apps.common import training as T
 from apps.common.jobs import job_on
 from core.training import artifacts
@@ -46,7 +46,7 @@ def run_encoder(source: str, file: Any, text_col: str, label_col: str, test_size
     from core.training.encoder import train_encoder
     from core.training.params import peft_counts
 
-    session = session_hash()
+    session = labsession.current()  # the browser's lab id: RAG Chat / Topic Explorer pages see it
     data = h.load_data(source, file, text_col, label_col, test_size, train_size)
     curve = Curve()
     run = None
@@ -77,7 +77,7 @@ def run_embedder(pair_source: str, source: str, file: Any, text_col: str, label_
     from core.training import data as D
     from core.training.embedder import train_embedder
 
-    session = session_hash()
+    session = labsession.current()  # the browser's lab id: RAG Chat / Topic Explorer pages see it
     if pair_source == RAG_PAIRS:
         pairs = D.rag_pairs()
     elif pair_source == CSV_PAIRS:

@@ -103,8 +103,12 @@ def download_fn(kind: str) -> Any:
     from core.training import artifacts
 
     def fn(request: gr.Request) -> str:
+        from apps.common.labsession import current
+
+        lab_id, page = current(), getattr(request, "session_hash", None)  # Zoo runs: lab id; arena: page
+        session = lab_id if artifacts.get(lab_id, kind) is not None else page
         try:
-            return str(artifacts.zip_artifact(getattr(request, "session_hash", None), kind))
+            return str(artifacts.zip_artifact(session, kind))
         except LabError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
     fn.__name__ = f"download_{kind}"

@@ -9,8 +9,10 @@ import gradio as gr
 
 from apps.common import app_title, esc
 from apps.common.jobs import job_on
+from apps.common.labsession import offer_trained_embedder
 from apps.common.rooms import room_panel, wire_load
 from apps.rag import MANIFEST, takehome_row, views
+from apps.rag import embedder as rag_embedder
 from apps.rag import events as ev
 from apps.rag import rooms
 
@@ -89,6 +91,8 @@ def build() -> gr.Blocks:
                                              label="Chunk size (units)", elem_id="rag-size")
                             overlap = gr.Number(value=DEFAULT_OVERLAP, minimum=0, maximum=2047, precision=0,
                                                 label="Overlap (units)", elem_id="rag-overlap")
+                        embed_pick = gr.Dropdown(rag_embedder.base_choices(), label="Dense embedder",
+                                                 elem_id="rag-embedder")
                         gr.Markdown("Default: 100 tokens (words and punctuation) with 20 overlap, the best of seven "
                                     "chunkings in a retrieval evaluation on two corpora, one book-length "
                                     "(docs/BENCHMARKS.md). Sentence chunks of 1 reproduce the book's Interstellar demo; the book "
@@ -184,6 +188,9 @@ def build() -> gr.Blocks:
                kind="index", api_name="rag_load_builtin", **docs_job_kw)
         job_on([index_btn.click, files.upload], ev.index_files, [files, strategy, size, overlap, state, room, room_key],
                index_outputs, kind="index", api_name="rag_index", **docs_job_kw)
+        offer_trained_embedder(demo, SLUG, embed_pick, rag_embedder.base_choices)  # + the Zoo's trained one
+        job_on(embed_pick.input, rag_embedder.choose, [embed_pick, strategy, size, overlap, state, room, room_key],
+               index_outputs, kind="index", api_name="rag_embedder", **docs_job_kw)
         strategy.input(lambda s: STRATEGY_DEFAULTS.get(s, (DEFAULT_SIZE, DEFAULT_OVERLAP)), strategy, [size, overlap],
                        queue=False, api_visibility="private")  # sizes count sentences, paragraphs or tokens
         clear_btn.click(ev.clear_documents, [state, room, room_key], index_outputs + [chatbot, sources, prompt_box],

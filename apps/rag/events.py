@@ -32,6 +32,7 @@ class Session:
     holder: str = ""  # core.rag.sessions holder name of this browser session
     builtin: bool = False  # the built-in corpus is what is loaded
     answers: list = field(default_factory=list)  # the last answers as data (take-home download, link)
+    embedder: str = ""  # dense embedder's model name ("" = the lab's; a trained one: core.training.session_models)
 
 
 def _holder(state: Session | None) -> str:
@@ -60,19 +61,20 @@ def collection(state: Session | None, room: str = "") -> Any:
 
     room_docs = rooms.shared(room)
     own = list(state.refs) if state else []
+    model = state.embedder if state and state.embedder else None
     if room_docs is None:
-        return session_collection(own, state.config) if own else None
+        return session_collection(own, state.config, model=model) if own else None
     from core.rag.room import merged_refs
 
     refs = merged_refs(room_docs, own)
     cfg = (state.config if state and state.config else None) or room_docs.config
-    return session_collection(refs, cfg) if refs and cfg else None
+    return session_collection(refs, cfg, model=model) if refs and cfg else None
 
 
-def embedder() -> str:
-    from core.rag.models import embedder_label
+def embedder(state: Session | None = None) -> str:
+    from core.rag.models import EMBEDDER, embedder_label
 
-    return embedder_label()
+    return embedder_label(state.embedder if state and state.embedder else EMBEDDER)
 
 
 def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[str], room: str = "",
@@ -87,7 +89,7 @@ def _index_outputs(state: Session, result: Any, errors: list[str], notes: list[s
         coll = collection(state, room) or result.collection
         result = BuildResult(coll, rooms.stats(refs, coll, result.stats), result.refs)
     notes = [n for ref in refs for n in ref.notes] + notes
-    msg = views.index_status(refs, result, cfg or state.config, embedder(), errors, notes)
+    msg = views.index_status(refs, result, cfg or state.config, embedder(state), errors, notes)
     docs = [views.ALL_DOCS] + [r.name for r in refs]
     return (state, msg, views.stats_rows(result), gr.update(choices=docs, value=views.ALL_DOCS),
             views.chunk_rows(result.collection), examples_update(state, room))
@@ -100,9 +102,10 @@ def _index(state: Session | None, docs: list, cfg: Any, *, builtin: bool = False
     state = state or Session()
     holder = _holder(state)
     refs = [] if builtin else list(state.refs)
-    result = index_for(holder, state.refs, docs, cfg, replace=builtin, pin=BUILTIN if builtin else None)
+    result = index_for(holder, state.refs, docs, cfg, replace=builtin, pin=BUILTIN if builtin else None,
+                       model=state.embedder or None)
     keeps_builtin = state.builtin and not builtin and bool(refs)
-    new = Session(result.refs, cfg, state.turn, holder, builtin or keeps_builtin)
+    new = Session(result.refs, cfg, state.turn, holder, builtin or keeps_builtin, embedder=state.embedder)
     return new, result
 
 
@@ -170,7 +173,8 @@ def clear_documents(state: Session | None, room: str = "", key: str = "") -> tup
         released, deleted = rooms.clear_room(room, key)
     else:
         released, deleted = release(state.holder, state.refs) if state and state.refs and state.holder else (0, 0)
-    fresh = Session(turn=state.turn if state else 0, holder=state.holder if state else "")
+    fresh = Session(turn=state.turn if state else 0, holder=state.holder if state else "",
+                    embedder=state.embedder if state else "")
     coll = collection(fresh, room)
     docs = [views.ALL_DOCS] + ([r.name for r in rooms.shared(room).refs] if coll is not None else [])
     return (fresh, views.cleared_status(released, deleted), [],

@@ -12,6 +12,7 @@ import gradio as gr
 
 from apps.common import app_title
 from apps.common.jobs import job_on
+from apps.common.labsession import offer_trained_embedder
 from apps.common.rooms import room_panel, wire_load
 from apps.topics import MANIFEST
 from apps.topics import handlers as h
@@ -184,6 +185,7 @@ def build() -> gr.Blocks:
                                                        api_name="topics_room_load")
         share_btn.click(rooms.share, [source, upload, rp.room, rp.key], [share_note, source],
                         api_name="topics_room_share")
+        offer_trained_embedder(demo, SLUG, embed, _embed_choices)  # + the Classifier Zoo's trained embedder
 
         run_inputs = [table_state, text_col, time_col, class_col, embed, n_neighbors, n_components, min_dist, metric,
                       seed, min_cluster_size, min_samples, selection, stop_words, ngram_max, min_df,
