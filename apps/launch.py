@@ -3,6 +3,7 @@ command line shared by every entry point."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import threading
 import time
@@ -95,26 +96,33 @@ def run_startup(manifests: Sequence[Manifest]) -> None:
         except Exception:  # noqa: BLE001 - one app's warm-up must not stop the lab
             log.exception("startup of %s failed", app.slug)
     if manifests:
-        warm_models_in_background()
+        warm_models_in_background(manifests)
 
 
 WARMUP: dict[str, Any] = {"state": "not started"}
 
 
-def warm_models_in_background(delay_s: float = 2.0) -> threading.Thread | None:
-    """Load the default chat engine and the embedder in a background thread, so the room's first
-    clicks don't each wait for a model load (``LLM_LAB_MODELS_WARMUP=0`` turns this off)."""
+def warm_models_in_background(apps: Sequence[Manifest] = (), delay_s: float = 2.0) -> threading.Thread | None:
+    """Load the default chat engine and the embedder (those of them the served apps use) in a
+    background thread, so the room's first clicks don't each wait for a model load
+    (``LLM_LAB_MODELS_WARMUP=0`` turns this off)."""
+    from core import catalogue
     from core.settings import get_settings
 
     if not get_settings().models_warmup:
         WARMUP["state"] = "off"
         return None
+    known = {e.name: e.task for e in catalogue.entries()}
+    tasks = {known.get(name) for app in apps for name in app.models} if apps else {"chat", "sentence-embedding"}
+    steps = [(name, load) for name, load, task in (("chat", _warm_chat, "chat"),
+                                                   ("embeddings", _warm_embedder, "sentence-embedding"))
+             if task in tasks]
 
     def run() -> None:
         time.sleep(delay_s)  # let the first page be served first
         WARMUP["state"] = "loading"
         took: dict[str, float] = {}
-        for name, load in (("chat", _warm_chat), ("embeddings", _warm_embedder)):
+        for name, load in steps:
             start = time.perf_counter()
             try:
                 load()
@@ -129,12 +137,10 @@ def warm_models_in_background(delay_s: float = 2.0) -> threading.Thread | None:
 
 
 def _warm_chat() -> None:
-    from core.generation import engine_name
-
-    if engine_name() == "llama.cpp":
-        from core.generation.llamacpp_engine import warm
-
-        warm()
+    # imported by name: a Space of an app that does not generate does not bundle the engines
+    generation = importlib.import_module("core.generation")
+    if generation.engine_name() == "llama.cpp":
+        importlib.import_module("core.generation.llamacpp_engine").warm()
     else:
         from core.loader import load
 

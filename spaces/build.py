@@ -146,7 +146,7 @@ def plan_space(slug: str) -> SpacePlan:
     package = f"apps.{slug}"
     plan = SpacePlan(slug=slug, module=package, title=app.title, emoji=app.emoji,
                      chapters=app.chapter_tags, tagline=app.tagline)
-    scans = collect_modules([package, *ALWAYS], whole={package, f"core.{slug}", "apps.common"})
+    scans = collect_modules([package, *ALWAYS], whole={package, f"core.{slug}"})
     third = set().union(*(s.third_party for s in scans.values()))
     plan.gpu_functions = sorted(f"{n}:{f}" for n, s in scans.items() for f in s.gpu_functions)
     plan.gpu_extra = not plan.gpu_functions

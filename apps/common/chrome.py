@@ -103,13 +103,13 @@ def mode_badge() -> str:
 
 
 def _engine_label() -> str:
+    """Which engine generates (in the badge's tooltip). ``core.generation`` is imported by name so
+    that a Space of an app that does not generate does not bundle the generation engines."""
+    import importlib
+
     try:
-        from core.generation import engine_info
-    except ImportError:
-        return ""
-    try:
-        return f" · generation: {engine_info()['engine']}"
-    except Exception:  # noqa: BLE001 - a badge must never break a page
+        return f" · generation: {importlib.import_module('core.generation').engine_info()['engine']}"
+    except Exception:  # noqa: BLE001 - a badge must never break a page (and the package may be absent)
         return ""
 
 
