@@ -257,5 +257,5 @@ def test_eval_arena_judge(arena: Any, server: FakeOpenAI, fault: str) -> None:
     server.mode = fault
     fails_clearly(arena, "judge", "judged", 1, api_name="/arena_judge", expect=FAULTS[fault])
     server.mode = "ok"
-    (html, table), _ = timed(arena, "judge", "judged", 1, api_name="/arena_judge")
+    (html, table, _status), _ = timed(arena, "judge", "judged", 1, api_name="/arena_judge")  # + the job status
     assert "battles judged" in html and len(table["data"]) >= 1
