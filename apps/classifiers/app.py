@@ -15,6 +15,7 @@ from apps.classifiers import handlers as h
 from apps.classifiers import takehome_row
 from apps.classifiers import finetune_tab
 from apps.common import app_title, labsession
+from apps.common.backend import backend_picker
 from apps.common.jobs import job_on
 from core.classifiers import data as cdata
 from core.classifiers.methods import DEFAULT_PROMPT, METHOD_INFO, OFFLINE_DEFAULT, PARSE_RULE, ZooConfig
@@ -96,10 +97,8 @@ def build() -> gr.Blocks:
                         calibrate = gr.Checkbox(True, label="Calibrate the local model (contextual calibration)")
                         gr.Markdown(PARSE_RULE, elem_classes="lab-note")
                     with gr.Accordion("OpenAI-compatible endpoint (key stays in this browser session)", open=False):
-                        with gr.Row():
-                            base_url = gr.Textbox(label="Base URL", placeholder="http://localhost:11434/v1")
-                            api_model = gr.Textbox(label="Model", placeholder="gpt-4o-mini")
-                        api_key = gr.Textbox(label="API key", type="password", placeholder="never stored or logged")
+                        server = backend_picker(SLUG, server_only=True)  # the lab's server when one is set
+                        base_url, api_model, api_key = server.inputs()
                     with gr.Accordion("SetFit few-shot", open=False):
                         with gr.Row():
                             k = gr.Slider(2, 64, value=ZooConfig.setfit_k, step=1, label="Examples per class (k)")

@@ -8,10 +8,11 @@ from typing import Any
 
 import gradio as gr
 
+from apps.common.backend import backend_picker
 from apps.prompts import MANIFEST
 from apps.prompts.views import panel_link
 from core.escape import esc
-from core.generation import LOCAL, REMOTE, chat_models
+from core.generation import REMOTE
 from core.generation.openai_engine import sampling_support
 from core.prompts import examples as book
 from core.settings import get_settings
@@ -26,7 +27,7 @@ class Controls:
     kind: gr.Radio
     model_name: gr.Dropdown
     base_url: gr.Textbox
-    remote_model: gr.Textbox
+    remote_model: gr.Dropdown
     api_key: gr.Textbox
     remote_row: gr.Row
     system: gr.Textbox
@@ -52,27 +53,23 @@ class Controls:
 
 
 def backend_panel() -> dict[str, Any]:
-    """The "Model & backend" accordion."""
-    settings = get_settings()
-    default_model = "chat-phi3-mini" if not settings.offline else "chat-smollm2-135m"
+    """The "Model & backend" accordion: the lab's one backend picker (starts on the lab's server when
+    one is configured) and the system prompt."""
     with gr.Accordion("Model & backend", open=False):
         gr.HTML(panel_link(MANIFEST.chapters[2], "§7.1 model I/O: loading quantized models (GGUF)"))
-        with gr.Row():
-            kind = gr.Radio([LOCAL, REMOTE], value=LOCAL, label="Backend", scale=1)
-            model_name = gr.Dropdown(chat_models(), value=default_model, label="Local chat model", scale=2)
-        with gr.Row(visible=False) as remote_row:
-            base_url = gr.Textbox(settings.openai.base_url, label="Base URL",
-                                  placeholder="http://localhost:11434/v1 (Ollama), https://api.openai.com/v1 …")
-            remote_model = gr.Textbox(settings.openai.model, label="Model", placeholder="gpt-4o-mini, llama3.2 …")
-            api_key = gr.Textbox("", label="API key (kept only in this browser session)", type="password")
+        p = backend_picker(MANIFEST.slug, local_label="Local chat model")
         system = gr.Textbox("", label="System prompt (optional)", lines=1)
-    return dict(kind=kind, model_name=model_name, base_url=base_url, remote_model=remote_model, api_key=api_key,
-                remote_row=remote_row, system=system)
+    return dict(kind=p.kind, model_name=p.local_model, base_url=p.base_url, remote_model=p.server_model,
+                api_key=p.api_key, remote_row=p.server_row, system=system)
 
 
 def sampling_panel(backend: dict[str, Any]) -> Controls:
-    """The "Sampling" accordion (shared by every tab), linked to its section of the book."""
+    """The "Sampling" accordion (shared by every tab), linked to its section of the book. The knobs
+    the picker's starting backend cannot take start disabled (a lab server that drops top_k…)."""
     limits = get_settings().limits
+    kind, url = backend["kind"].value, backend["base_url"].value
+    start = knob_states(False, kind, url)
+    on = {name: bool(u.get("interactive", True)) for name, u in zip(("top_k", "rep"), start[2:4])}
     with gr.Accordion("Sampling (used by every tab)", open=True):
         gr.HTML(panel_link(MANIFEST.chapters[1], "§6.1 Controlling model output: temperature, top_p, top_k"))
         with gr.Row():
@@ -82,10 +79,10 @@ def sampling_panel(backend: dict[str, Any]) -> Controls:
         with gr.Row():
             temperature = gr.Slider(0.05, 2.0, 0.7, step=0.05, label="temperature")
             top_p = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="top_p")
-            top_k = gr.Slider(0, 200, 50, step=1, label="top_k (0 = off)")
+            top_k = gr.Slider(0, 200, 50, step=1, label="top_k (0 = off)", interactive=on["top_k"])
             max_new = gr.Slider(1, limits.max_new_tokens, 64, step=1, label="max_new_tokens")
-            rep = gr.Slider(0.5, 2.0, 1.0, step=0.05, label="repetition penalty")
-        note = gr.HTML("", elem_id="prompts-sampling-note", padding=False)
+            rep = gr.Slider(0.5, 2.0, 1.0, step=0.05, label="repetition penalty", interactive=on["rep"])
+        note = gr.HTML(start[4], elem_id="prompts-sampling-note", padding=False)
     return Controls(preset=preset, greedy=greedy, seed=seed, temperature=temperature, top_p=top_p, top_k=top_k,
                     max_new=max_new, rep=rep, note=note, **backend)
 
@@ -119,8 +116,6 @@ def apply_preset(name: str) -> tuple[Any, Any, Any]:
 
 def wire(c: Controls) -> None:
     """The panel's own events (no model work)."""
-    c.kind.change(lambda k: (gr.update(visible=k == REMOTE), gr.update(visible=k == LOCAL)), c.kind,
-                  [c.remote_row, c.model_name], api_name="prompts_backend", show_progress="hidden")
     c.preset.change(apply_preset, c.preset, [c.temperature, c.top_p, c.greedy], api_name="prompts_preset")
     gr.on([c.greedy.change, c.kind.change, c.base_url.blur], knob_states, [c.greedy, c.kind, c.base_url],
           [c.temperature, c.top_p, c.top_k, c.rep, c.note], api_visibility="private", show_progress="hidden",

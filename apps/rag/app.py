@@ -8,6 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.common import app_title, esc
+from apps.common.backend import backend_picker
 from apps.common.jobs import job_on
 from apps.common.labsession import offer_trained_embedder
 from apps.common.rooms import room_panel, wire_load
@@ -48,14 +49,12 @@ def _model_note(offline: bool) -> str:
 
 
 def build() -> gr.Blocks:
-    from core.generation import LOCAL, REMOTE, chat_models
     from core.rag.chunking import STRATEGY_DEFAULTS, STRATEGY_LABELS
     from core.rag.models import reranker_status
     from core.settings import get_settings
 
     settings = get_settings()
     rerank_ok, rerank_note = reranker_status()
-    default_model = "chat-smollm2-135m" if settings.offline else "chat-phi3-mini"
     with gr.Blocks() as demo:
         app_title(MANIFEST)
         rp = room_panel(SLUG, "a shared document collection you upload once; participants ask questions about it "
@@ -140,12 +139,7 @@ def build() -> gr.Blocks:
                             threshold = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
                                                   label="Relevance threshold (cosine)")
                         with gr.Accordion("Model", open=False):
-                            kind = gr.Radio([LOCAL, REMOTE], value=LOCAL, label="Generate with")
-                            model = gr.Dropdown(chat_models(), value=default_model, label="Local model")
-                            base_url = gr.Textbox(label="Base URL", value=settings.openai.base_url,
-                                                  placeholder="http://localhost:11434/v1")
-                            api_key = gr.Textbox(label="API key (kept in your session only)", type="password")
-                            remote_model = gr.Textbox(label="Server model", value=settings.openai.model)
+                            picker = backend_picker(SLUG, label="Generate with")
                             max_new = gr.Slider(16, 512, value=160, step=16, label="Max new tokens")
                         gr.Markdown("#### Sources")
                         sources = gr.HTML(views.EMPTY_SOURCES, elem_id="rag-sources")
@@ -198,7 +192,9 @@ def build() -> gr.Blocks:
         gr.on([doc_pick.change, needle.submit], ev.browse_chunks, [state, doc_pick, needle, room], chunk_table,
               api_name="rag_chunks")
         examples.click(lambda s: s[0], examples, question, api_visibility="private", queue=False)
-        gen_inputs = [kind, model, base_url, api_key, remote_model, max_new]
+        kind, model, base_url, api_key, remote_model = (picker.kind, picker.local_model, picker.base_url,
+                                                        picker.api_key, picker.server_model)
+        gen_inputs = [kind, model, base_url, api_key, remote_model, max_new]  # the API's order (key before model)
         job_on(question.submit, ev.ask, [question, chatbot, state, mode, rerank, k, threshold, *gen_inputs, style, room],
                [chatbot, sources, prompt_box, state, question], slug=SLUG, kind="answer", status=chat_job,
                stop=chat_stop, api_name="rag_ask", show_done=False)

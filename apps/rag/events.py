@@ -204,9 +204,10 @@ def try_questions(state: Session | None, room: str = "") -> list[str]:
 
 
 def _backend(kind: str, model: str, base_url: str, api_key: str, remote_model: str) -> Any:
-    from core.generation import make_backend
+    """The backend of the Model panel's picker (RAG's API takes the key before the server model)."""
+    from apps.common.backend import make
 
-    return make_backend(kind, model or "chat-smollm2-135m", base_url, remote_model, api_key)
+    return make(kind, model, base_url, remote_model, api_key)
 
 
 def _reranker(rerank: bool) -> Any:

@@ -11,6 +11,7 @@ import sys
 import gradio as gr
 
 from apps.common import app_title
+from apps.common.backend import backend_picker
 from apps.common.jobs import job_on
 from apps.common.labsession import offer_trained_embedder
 from apps.common.rooms import room_panel, wire_load
@@ -157,14 +158,8 @@ def build() -> gr.Blocks:
                         merge_btn = gr.Button("Merge")
                     gr.Markdown("**LLM labels** — a generation model names each topic from its keywords "
                                 "and representative documents (the book's prompt).")
-                    with gr.Row():
-                        backend_kind = gr.Radio([("Local model", "local"), ("OpenAI-compatible API", "openai")],
-                                                value="local", label="Backend")
-                        max_label_topics = gr.Slider(1, 40, value=10, step=1, label="Topics to label")
-                    with gr.Row():
-                        base_url = gr.Textbox(label="Base URL", placeholder="https://api.openai.com/v1")
-                        api_model = gr.Textbox(label="Model", placeholder="gpt-4o-mini")
-                        api_key = gr.Textbox(label="API key (kept in this session only)", type="password")
+                    labeller = backend_picker(SLUG, local_default="chat-qwen2.5-0.5b")  # SmolLM2-135M offline
+                    max_label_topics = gr.Slider(1, 40, value=10, step=1, label="Topics to label")
                     label_btn = gr.Button("Label topics with the LLM")
                 with gr.Accordion("Export", open=False, elem_id="topics-export"):
                     export_btn = gr.Button("Export topic table, document→topic CSV and the model")
@@ -204,8 +199,8 @@ def build() -> gr.Blocks:
                          api_name="topics_rename")
         merge_btn.click(h.merge_topics, [run_state, merge_ids], [run_state, *main_outputs], api_name="topics_merge"
                         ).success(h.extra_views, run_state, extra_outputs, api_visibility="private")
-        job_on(label_btn.click, h.label_with_llm, [run_state, backend_kind, base_url, api_model, api_key,
-                                                   max_label_topics],
+        job_on(label_btn.click, h.label_with_llm, [run_state, labeller.kind, labeller.base_url, labeller.server_model,
+                                                   labeller.api_key, max_label_topics, labeller.local_model],
                [run_state, *main_outputs], slug=SLUG, kind="labels", status=tool_status, api_name="topics_label")
         export_btn.click(h.export_all, run_state, exports, api_name="topics_export")
         takehome_row.build(demo, room_load, source, upload, embed, run_inputs[5:], run_inputs[1:4], table_outputs,

@@ -190,18 +190,16 @@ def merge_topics(run: Any, ids: str) -> tuple:
 
 @user_errors
 def label_with_llm(run: Any, backend_kind: str, base_url: str, model: str, api_key: str,
-                   max_topics: float) -> tuple:
-    """Name the topics with a generation model (core.generation's factory: local or OpenAI-compatible)."""
-    from core.generation import LOCAL, REMOTE, make_backend
+                   max_topics: float, local_model: str = "chat-qwen2.5-0.5b") -> tuple:
+    """Name the topics with the picker's backend (the lab's one factory: a local model, or the lab's
+    OpenAI-compatible server by default when one is configured). ``local_model`` comes last so the
+    API's earlier order stays."""
+    from apps.common.backend import make
     from core.topics.config import report
     from core.topics.labels import llm_labels
 
     run = _need_run(run)
-    if backend_kind == "openai":
-        backend = make_backend(REMOTE, base_url=(base_url or "").strip(), model=(model or "").strip(),
-                               api_key=(api_key or "").strip())
-    else:
-        backend = make_backend(LOCAL, model_name="chat-qwen2.5-0.5b")  # SmolLM2-135M offline
+    backend = make(backend_kind, local_model or "chat-qwen2.5-0.5b", base_url, model, api_key)
     llm_labels(run, backend, max_topics=int(max_topics), progress=report)
     return (run, *main_views(run))
 

@@ -141,18 +141,14 @@ def load_contestants(config: str | Path | Mapping[str, Any] | None = None, check
 def server_contestants(base_url: str, api_key: str = "", only: str = "", timeout_s: float = 10.0,
                        limit: int = 12) -> list[Contestant]:
     """One contestant per model the OpenAI-compatible server at ``base_url`` lists (``/v1/models``,
-    through the ``openai`` client); only model ``only`` when given. A clear :class:`LabError` when the
-    server cannot be reached."""
-    from openai import OpenAI, OpenAIError
+    :func:`core.generation.servers.server_models`); only model ``only`` when given. A clear
+    :class:`LabError` when the server cannot be reached."""
+    from core.generation.servers import server_models
 
     base_url = (base_url or "").strip().rstrip("/")
     if not base_url:
         return []
-    try:
-        client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0)
-        ids = sorted(m.id for m in client.models.list())
-    except (OpenAIError, OSError) as exc:
-        raise LabError(f"Could not list the models of {base_url} ({type(exc).__name__}): is the server running?") from None
+    ids = server_models(base_url, api_key, timeout_s, fresh=True)
     if only:
         ids = [only]  # the switch names the model: use it even if the server does not list it
     host = re.sub(r"^https?://", "", base_url).split("/", 1)[0]

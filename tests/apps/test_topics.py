@@ -103,7 +103,7 @@ def test_upload_run_and_everything_after(app: Any, tmp_path: Path) -> None:
     from tests.fake_openai import FakeOpenAI
 
     with FakeOpenAI(reply="World news") as server:
-        _, _, table4, _, _ = app.predict("openai", server.base_url, "fake-model", "sk-test-key", 2,
+        _, _, table4, _, _ = app.predict("OpenAI-compatible server", server.base_url, "fake-model", "sk-test-key", 2,
                                       api_name="/topics_label")
     assert [r[3] for r in table4["data"] if r[0] in (0, 1)] == ["World news", "World news"]
     assert "sk-test-key" not in str(table4)

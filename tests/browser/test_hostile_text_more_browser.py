@@ -204,7 +204,7 @@ def test_classifier_zoo_labels_cells_and_tables(launch: Any, page: Any, tmp_path
         methods.get_by_label("OpenAI-compatible chat model").check()
         page.get_by_text("OpenAI-compatible endpoint").click()
         page.get_by_label("Base URL").fill(server.base_url)
-        page.get_by_label("Model", exact=True).fill("fake-model")
+        page.get_by_label("Server model").fill("fake-model")
         _textbox(page, "classifiers-text").fill(f"{HOSTILE} {LONG}")
         page.get_by_role("button", name="Classify with every method").click()
         page.locator("#classifiers-cards .classifiers-card").nth(1).wait_for(timeout=60_000)
