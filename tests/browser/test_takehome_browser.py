@@ -165,6 +165,13 @@ def test_topics_link_restores_knobs_and_finds_topics(launch, page, browser) -> N
     other.context.close()
 
 
+def board_tab(page: Any) -> None:
+    """Open the Leaderboard tab (on a narrow tab bar it sits in the overflow menu)."""
+    page.wait_for_selector('[data-tab-id="arena-board"]', state="attached", timeout=60_000)
+    page.evaluate("document.querySelector('[data-tab-id=\"arena-board\"]').click()")
+    page.get_by_label("Length control (style covariate)").wait_for(timeout=30_000)
+
+
 def test_arena_link_keeps_room_and_board_settings_not_the_key(launch, page, browser, tmp_path: Path) -> None:
     from apps.arena.app import CSS, build
     from apps.launch import standalone
@@ -182,14 +189,14 @@ def test_arena_link_keeps_room_and_board_settings_not_the_key(launch, page, brow
     arena = Arena(parse_config(cfg, offline=True), store=store, max_new_tokens=8, seed=5)
     _, url = launch(standalone(lambda: build(arena), "arena", CSS), CSS)
     page.goto(url + "?room=demo&key=" + DEMO_KEY, wait_until="domcontentloaded")
-    page.get_by_role("tab", name="🏆 Leaderboard").click()
+    board_tab(page)
     page.get_by_label("Length control (style covariate)").check()
     link = copy_link(page, url)
     assert "room=demo" in link and "length=1" in link and DEMO_KEY not in link
 
     other = fresh(browser)
     other.goto(link, wait_until="domcontentloaded")
-    other.get_by_role("tab", name="🏆 Leaderboard").click()
+    board_tab(other)
     other.wait_for_function("() => [...document.querySelectorAll('label')].some(l => "
                             "l.innerText.includes('Length control') && l.querySelector('input')?.checked)",
                             timeout=30_000)
