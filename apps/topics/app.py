@@ -5,8 +5,6 @@ Layout and wiring only: handlers in :mod:`.handlers`, HTML in :mod:`.views`, the
 """
 from __future__ import annotations
 
-import os
-import sys
 
 import gradio as gr
 
@@ -29,7 +27,9 @@ DEFAULT_SOURCE = "sample"
 def startup() -> None:
     """Once before serving: compile UMAP/HDBSCAN's numba code in the background (~8 s), so the
     first Find topics does not pay for it."""
-    if os.environ.get("LLM_LAB_TOPICS_WARMUP", "1") != "0" and "pytest" not in sys.modules:
+    from core.settings import get_settings
+
+    if get_settings().topics_warmup:
         from core.topics.warmup import warm_in_background
 
         warm_in_background()
