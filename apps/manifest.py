@@ -11,25 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-NOTEBOOKS = "https://github.com/HandsOnLLM/Hands-On-Large-Language-Models/tree/main"
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A chapter of *Hands-On Large Language Models* and the section an app or panel makes interactive."""
-
-    number: int
-    title: str
-    section: str = ""
-
-    @property
-    def url(self) -> str:
-        """The chapter's public companion notebooks."""
-        return f"{NOTEBOOKS}/chapter{self.number:02d}"
-
-    @property
-    def label(self) -> str:
-        return f"Ch. {self.number} · {self.title}" + (f" · {self.section}" if self.section else "")
+from core.book import NOTEBOOKS, Chapter  # noqa: F401  (re-exported: apps.manifest.Chapter)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from apps.common.takehome import TakeHome, restore, takehome
 from core.arena import access as acl
 from core.arena import results as ares
 from core.errors import LabError
+from apps.arena import MANIFEST
 
 SLUG = "arena"
 
@@ -43,7 +44,7 @@ def build(get_arena: Callable[[], Any], demo: gr.Blocks, room: Any, board: list[
         from core.arena.notebook import notebook
 
         votes, code = _votes(get_arena(), room_, key_)
-        return notebook(votes, {"room": code, "flagged": flagged, "length": length, "k": k, "named": named})
+        return notebook(votes, {"room": code, "flagged": flagged, "length": length, "k": k, "named": named}, app=MANIFEST)
 
     def on_load(request: gr.Request) -> list[Any]:
         try:

@@ -18,6 +18,7 @@ from core.classifiers import data as cdata
 from core.classifiers import results as cres
 from core.errors import LabError
 from core.links import param_bool, param_float, param_list
+from apps.classifiers import MANIFEST
 
 SLUG = "classifiers"
 #: after the upload's own change events (columns guessed, sliders fitted) have run
@@ -46,7 +47,7 @@ def make_notebook(*values: Any) -> Any:
     state = _state(values)
     if not state["methods"]:
         raise LabError("Choose at least one method: the notebook reruns the chosen methods.")
-    return notebook(state, cres.data_of(state, values[1]))
+    return notebook(state, cres.data_of(state, values[1]), app=MANIFEST)
 
 
 def _values(state: dict[str, Any], file: str | None) -> list[Any]:

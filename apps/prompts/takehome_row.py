@@ -13,6 +13,7 @@ from apps.common.takehome import TakeHome, restore, takehome
 from core.errors import LabError
 from core.links import param_bool, param_float
 from core.prompts.messages import history as plain_history
+from apps.prompts import MANIFEST
 
 SLUG = "prompts"
 #: Link keys, in the order of :func:`components`' values.
@@ -61,7 +62,7 @@ def make_notebook(*values: Any) -> Any:
     from core.prompts.notebook import notebook
 
     state, last, sweep = _values(values)
-    return notebook(notebook_state(state, last, sweep))
+    return notebook(notebook_state(state, last, sweep), app=MANIFEST)
 
 
 def results(*values: Any) -> tuple[str, bytes]:

@@ -12,6 +12,7 @@ from apps.common import error_html
 from apps.common.takehome import TakeHome, restore, takehome
 from core.errors import LabError
 from core.links import param_bool, param_float
+from apps.rag import MANIFEST
 
 SLUG = "rag"
 #: Link keys, in the order of the settings components given to :func:`build`.
@@ -82,7 +83,7 @@ def make_notebook(*values: Any) -> Any:
                        "from them.")
     if not (state.get("question") or "").strip():
         raise LabError("Type (or ask) a question first: the notebook reproduces its retrieval and answer.")
-    return notebook(state, docs)
+    return notebook(state, docs, app=MANIFEST)
 
 
 def results(*values: Any) -> tuple[str, bytes]:

@@ -16,6 +16,7 @@ from core.tokenizers.notebook import TABS
 from core.tokenizers.results import link_state as tokenizer_state
 from core.tokenizers.results import results as tokenizer_results
 from core.tokenizers.share import restore as restore_inputs
+from apps.tokenizers import MANIFEST
 
 SLUG = "tokenizers"
 #: tab labels (as a Tabs select event names them) → link values
@@ -37,7 +38,7 @@ def make_notebook(text: str, selected: list[str], extra: str, show_ids: bool, ta
     state = tokenizer_state(text, selected, extra, show_ids, tab)
     if not state["tok"]:
         raise LabError("Pick at least one tokenizer: the notebook loads each one.")
-    return notebook(state)
+    return notebook(state, app=MANIFEST)
 
 
 def on_tab(evt: gr.SelectData) -> str:

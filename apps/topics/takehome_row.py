@@ -16,6 +16,7 @@ from apps.common.takehome import TakeHome, restore, takehome
 from apps.topics import handlers as h
 from core.errors import LabError
 from core.topics import results as tres
+from apps.topics import MANIFEST
 
 SLUG = "topics"
 SETTLE_JS = "() => new Promise(resolve => setTimeout(() => resolve([]), 2500))"
@@ -47,8 +48,8 @@ def make_notebook(*values: Any) -> Any:
     state = _state(values)
     run = values[19]
     if run is not None:
-        return notebook(state, run.corpus, run.config, run.embeddings)
-    return notebook(state, tres.corpus_of(state, values[1]))
+        return notebook(state, run.corpus, run.config, run.embeddings, app=MANIFEST)
+    return notebook(state, tres.corpus_of(state, values[1]), app=MANIFEST)
 
 
 def on_load(request: gr.Request) -> list[Any]:

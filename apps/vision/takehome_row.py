@@ -16,6 +16,7 @@ from apps.common import error_html
 from apps.common.takehome import TakeHome, restore, takehome
 from core.errors import LabError
 from core.links import param_float, param_list
+from apps.vision import MANIFEST
 
 SLUG = "vision"
 #: Link keys of the text settings, in the order given to :func:`build` (after builtins, files, webcam).
@@ -69,7 +70,7 @@ def make_notebook(*values: Any) -> Any:
     uploads = _uploads(files, webcam)
     if not builtins and not uploads:
         raise LabError("Pick a built-in photo or upload an image first: the notebook scores it.")
-    return notebook({**_lists(state), "builtins": builtins}, uploads)
+    return notebook({**_lists(state), "builtins": builtins}, uploads, app=MANIFEST)
 
 
 def results(*values: Any) -> tuple[str, bytes]:

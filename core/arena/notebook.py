@@ -64,10 +64,10 @@ print("LAB_RESULT " + json.dumps({"bt": dict(zip(models, map(float, bt))), "elo"
 '''.strip()
 
 
-def notebook(votes: Sequence[Any], state: Mapping[str, Any]) -> Notebook:
+def notebook(votes: Sequence[Any], state: Mapping[str, Any], *, app: Any) -> Notebook:
     """The notebook of a leaderboard: ``votes`` (core.arena.store.Vote, as exported) and the board's
     settings ``state`` = {"room", "flagged", "named", "length", "k"}."""
-    from apps.arena import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core.arena.export import votes_jsonl
     from core.errors import LabError
     from core.links import param_bool, param_float

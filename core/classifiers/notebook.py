@@ -95,9 +95,9 @@ def split_json(data: LabelledData) -> bytes:
     return json.dumps(rows, ensure_ascii=False).encode("utf-8")
 
 
-def notebook(state: Mapping[str, Any], data: LabelledData | None = None) -> Notebook:
+def notebook(state: Mapping[str, Any], data: LabelledData | None = None, *, app: Any) -> Notebook:
     """The notebook of a Zoo state (see :func:`core.classifiers.results.link_state`)."""
-    from apps.classifiers import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core import catalogue
     from core.classifiers.data import parse_mapping
     from core.classifiers.results import data_of, models_of, settings_of

@@ -89,9 +89,9 @@ def _transformers_kwargs(p: SamplingParams) -> dict[str, Any]:
     return {**kw, "do_sample": True, "temperature": p.temperature, "top_p": p.top_p, "top_k": p.top_k}
 
 
-def notebook(state: Mapping[str, Any]) -> Notebook:
+def notebook(state: Mapping[str, Any], *, app: Any) -> Notebook:
     """A notebook reproducing Prompt Lab's current generation (and sweep / next-token view)."""
-    from apps.prompts import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core.generation.llamacpp_engine import sampling_kwargs
     from core.settings import get_settings
 

@@ -38,9 +38,9 @@ def documents_json(docs: Sequence[Any]) -> bytes:
                       ensure_ascii=False).encode()
 
 
-def notebook(state: Mapping[str, Any], docs: Sequence[Any]) -> Notebook:
+def notebook(state: Mapping[str, Any], docs: Sequence[Any], *, app: Any) -> Notebook:
     """A notebook reproducing one RAG Chat question over ``docs`` (core.rag.chunking.Document)."""
-    from apps.rag import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core import catalogue
     from core.generation import REMOTE, OpenAIBackend
     from core.generation.llamacpp_engine import sampling_kwargs

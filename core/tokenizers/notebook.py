@@ -107,9 +107,9 @@ def _bundle_converted(arena_id: str, spec: Any, nb: Notebook) -> str:
     return nb.add_data(f"tokenizer-{arena_id}.json", (folder / "tokenizer.json").read_bytes())
 
 
-def notebook(state: Mapping[str, Any]) -> Notebook:
+def notebook(state: Mapping[str, Any], *, app: Any) -> Notebook:
     """The notebook of a comparison: ``state`` = {"text", "tok": [arena ids], "ids", "tab"}."""
-    from apps.tokenizers import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core.settings import get_settings
     from core.tokenizers.render import sanitize
 

@@ -91,7 +91,7 @@ def _stop_line(config: TopicConfig) -> str:
 
 
 def notebook(state: Mapping[str, Any], corpus: Any = None, config: TopicConfig | None = None,
-             embeddings: Any = None) -> Notebook:
+             embeddings: Any = None, *, app: Any) -> Notebook:
     """The notebook of a Topic Explorer state (``corpus``/``config``/``embeddings``: the current run's,
     when there is one; else the state's corpus, embedded through the lab's cache)."""
     import io
@@ -99,7 +99,7 @@ def notebook(state: Mapping[str, Any], corpus: Any = None, config: TopicConfig |
     import numpy as np
     from dataclasses import asdict
 
-    from apps.topics import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core import catalogue
     from core.settings import get_settings
     from core.topics.results import config_of, corpus_of

@@ -17,10 +17,10 @@ from typing import Any, Mapping, Sequence
 from core.notebooks import Notebook
 
 
-def notebook(state: Mapping[str, Any], uploads: Sequence[tuple[str, bytes]] = ()) -> Notebook:
+def notebook(state: Mapping[str, Any], uploads: Sequence[tuple[str, bytes]] = (), *, app: Any) -> Notebook:
     """``state``: builtins (keys), labels, template, templates, captions (lists of text), cap_model;
     ``uploads``: (name, PNG bytes) of the other images, in the order the app lists them."""
-    from apps.vision import MANIFEST
+    MANIFEST = app  # the app's manifest (slug, title, chapters), given by the caller
     from core import catalogue
     from core.settings import get_settings
     from core.vision import offline

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.manifest import Chapter
+from core.book import Chapter
 from core import links
 from core.links import LinkError, make_link, open_link
 from core.notebooks import Notebook, execute, outputs_json

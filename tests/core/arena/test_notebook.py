@@ -9,6 +9,7 @@ import pytest
 
 from core.arena.store import Vote
 from core.notebooks import execute, outputs_json
+from apps.arena import MANIFEST
 
 MODELS = ["smollm2-135m", "qwen-0.5b", "tinyllama", "phi3"]
 
@@ -38,7 +39,7 @@ def test_notebook_reproduces_bradley_terry_and_elo(tmp_path: Path, length: bool)
     state = {"room": "", "flagged": False, "named": False, "length": length, "k": 8}
     board = lb.compute([v for v in all_votes if v.mode == "anonymous"], include_flagged=False,
                        style_control=length, k=8, rounds=50)
-    name, content = notebook(all_votes, state).bundle()
+    name, content = notebook(all_votes, state, app=MANIFEST).bundle()
     import io
     import zipfile
 

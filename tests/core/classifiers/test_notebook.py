@@ -10,6 +10,7 @@ import pytest
 
 from core.classifiers import data as cdata
 from core.notebooks import execute, outputs_json
+from apps.classifiers import MANIFEST
 
 METHODS = ["tfidf", "embed_lr", "zeroshot"]
 
@@ -36,7 +37,7 @@ def test_notebook_reproduces_the_lab_metrics(tmp_path: Path) -> None:
     state = _state()
     data = data_of(state)
     ev = evaluate(data, METHODS, ZooConfig(descriptions=dict(cdata.RT_DESCRIPTIONS)))
-    name, content = notebook(state, data).bundle()
+    name, content = notebook(state, data, app=MANIFEST).bundle()
     assert name.endswith(".zip")
     with zipfile.ZipFile(io.BytesIO(content)) as zf:
         zf.extractall(tmp_path)

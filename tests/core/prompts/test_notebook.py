@@ -11,6 +11,7 @@ from core.generation import LOCAL, llamacpp_available, make_backend, sampling
 from core.notebooks import execute, outputs_json
 from core.prompts.notebook import normalise, notebook
 from core.prompts.sweep import sweep
+from apps.prompts import MANIFEST
 
 PROMPT = "Create a funny joke about chickens."
 N_TOKENS = 24
@@ -23,7 +24,7 @@ def _state(**extra: object) -> dict:
 
 
 def test_notebook_names_the_book_and_pins_versions() -> None:
-    nb = notebook(_state())
+    nb = notebook(_state(), app=MANIFEST)
     doc = json.loads(nb.to_json())
     text = "".join("".join(c["source"]) for c in doc["cells"])
     assert "chapter 6" in text and "chapter 7" in text and "llama-cpp-python==" in text
@@ -32,7 +33,7 @@ def test_notebook_names_the_book_and_pins_versions() -> None:
 
 
 def test_server_notebook_uses_the_openai_client() -> None:
-    nb = notebook(_state(kind="OpenAI-compatible server", base_url="http://localhost:8000/v1", remote_model="m"))
+    nb = notebook(_state(kind="OpenAI-compatible server", base_url="http://localhost:8000/v1", remote_model="m"), app=MANIFEST)
     text = "".join("".join(c["source"]) for c in json.loads(nb.to_json())["cells"])
     assert "from openai import OpenAI" in text and "'temperature': 0.0" in text.replace('"', "'")
     assert "OPENAI_API_KEY" in text and "sk-" not in text
@@ -50,7 +51,7 @@ def test_notebook_reproduces_greedy_text_and_seeded_sweep(tmp_path: Path) -> Non
         pass
     state["sweep"] = {"prompt": PROMPT, "temperatures": [0.3, 1.2], "top_ps": [1.0], "n": 1, "max_new_tokens": 8,
                       "seed": 0}
-    name, content = notebook(state).bundle()
+    name, content = notebook(state, app=MANIFEST).bundle()
     path = tmp_path / name
     path.write_bytes(content)
     result = outputs_json(execute(str(path), timeout_s=180))

@@ -11,6 +11,7 @@ from core.notebooks import execute, outputs_json
 from core.rag.chunking import ChunkConfig
 from core.rag.documents import builtin_corpus
 from core.rag.notebook import notebook
+from apps.rag import MANIFEST
 
 STATE = {"question": "What went wrong with Hubble's mirror?", "mode": "hybrid", "k": 3, "threshold": 0.3,
          "strategy": "tokens", "size": 100, "overlap": 20, "style": "generative", "kind": "Local model",
@@ -18,7 +19,7 @@ STATE = {"question": "What went wrong with Hubble's mirror?", "mode": "hybrid", 
 
 
 def test_notebook_carries_documents_and_names_the_book() -> None:
-    nb = notebook(STATE, list(builtin_corpus()))
+    nb = notebook(STATE, list(builtin_corpus()), app=MANIFEST)
     name, _ = nb.bundle()
     assert name.endswith(".zip") and "documents.json" in nb.data
     text = "".join("".join(c["source"]) for c in json.loads(nb.to_json())["cells"])
@@ -44,7 +45,7 @@ def test_notebook_reproduces_top_k_passages_and_answer(tmp_path: Path) -> None:
     for ans in answer_stream(STATE["question"], coll, make_backend(LOCAL), mode="hybrid", k=3, threshold=0.3,
                              params=replace(DEFAULT_PARAMS, max_new_tokens=32), embed=encode_passages):
         pass
-    name, content = notebook(STATE, docs).bundle()
+    name, content = notebook(STATE, docs, app=MANIFEST).bundle()
     with zipfile.ZipFile(BytesIO(content)) as zf:
         zf.extractall(tmp_path)
     result = outputs_json(execute(str(tmp_path / "llm-lab-rag.ipynb"), timeout_s=180))

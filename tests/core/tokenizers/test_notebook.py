@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.notebooks import execute, outputs_json
+from apps.tokenizers import MANIFEST
 
 #: one tokenizer of every offline source kind (tiktoken, r50k, tekken, spm, tokenizer.json, WordPiece, GGUF)
 IDS = ["gpt-4", "gpt2", "mistral-tekken", "mistral-v1", "deepseek-v3", "bert-base-uncased", "llama-3", "smollm2"]
@@ -30,7 +31,7 @@ def test_notebook_reproduces_ids_and_counts(tmp_path: Path) -> None:
     from core.tokenizers.notebook import notebook
     from core.tokenizers.registry import get_tokenizer
 
-    nb = notebook({"text": TEXT, "tok": IDS})
+    nb = notebook({"text": TEXT, "tok": IDS}, app=MANIFEST)
     doc = json.loads(nb.to_json())
     assert "chapter 2" in "".join(doc["cells"][0]["source"])
     assert any("§2.1.5" in "".join(c["source"]) for c in doc["cells"] if c["cell_type"] == "markdown")

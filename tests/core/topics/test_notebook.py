@@ -11,6 +11,7 @@ import pytest
 
 from core.notebooks import execute, outputs_json
 from core.topics.config import TopicConfig
+from apps.topics import MANIFEST
 
 
 @pytest.mark.slow
@@ -24,7 +25,7 @@ def test_notebook_reproduces_topics_and_assignments(tmp_path: Path) -> None:
     assert config_of(state) == config
     corpus = corpus_of(state)
     run = fit_topics(corpus, config)
-    name, content = notebook(state, corpus, config, run.embeddings).bundle()
+    name, content = notebook(state, corpus, config, run.embeddings, app=MANIFEST).bundle()
     with zipfile.ZipFile(io.BytesIO(content)) as zf:
         zf.extractall(tmp_path)
     got = outputs_json(execute(str(tmp_path / "llm-lab-topics.ipynb"), timeout_s=180))

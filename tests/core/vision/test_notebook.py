@@ -14,6 +14,7 @@ from core.notebooks import execute, outputs_json
 from core.vision import service
 from core.vision.images import builtin_image
 from core.vision.notebook import notebook
+from apps.vision import MANIFEST
 
 LABELS = ["cat", "dog", "cup of coffee", "rocket"]
 CAPTIONS = ["a cat lying on a blanket", "a cup of espresso on a saucer"]
@@ -28,7 +29,7 @@ def _upload() -> tuple[str, bytes]:
 
 def test_notebook_names_the_book_and_both_paths() -> None:
     nb = notebook({"builtins": ["cat"], "labels": LABELS, "template": "a photo of a {}", "templates": TEMPLATES,
-                   "captions": CAPTIONS}, [_upload()])
+                   "captions": CAPTIONS}, [_upload()], app=MANIFEST)
     text = "".join("".join(c["source"]) for c in json.loads(nb.to_json())["cells"])
     assert "chapter 9" in text and "EfficientNet.from_pretrained" in text and "CLIPModel.from_pretrained" in text
     assert "BlipForConditionalGeneration" in text and list(nb.data) == ["my_photo.png"]
@@ -49,7 +50,7 @@ def test_notebook_reproduces_label_and_similarity_scores(tmp_path: Path) -> None
     png = io.BytesIO()
     up.image.save(png, format="PNG")
     nb = notebook({"builtins": ["cat"], "labels": LABELS, "template": "a photo of a {}", "templates": TEMPLATES,
-                   "captions": CAPTIONS}, [(name, png.getvalue())])
+                   "captions": CAPTIONS}, [(name, png.getvalue())], app=MANIFEST)
     _, content = nb.bundle()
     with zipfile.ZipFile(io.BytesIO(content)) as zf:
         zf.extractall(tmp_path)
