@@ -17,6 +17,7 @@ from apps.classifiers import handlers as h
 from apps.common import labsession
 from apps.common import training as T
 from apps.common.jobs import job_on
+from apps.common.takehome import takehome
 from core.training import artifacts
 from core.training.callbacks import Curve, stream_training
 
@@ -72,19 +73,47 @@ def run_encoder(source: str, file: Any, text_col: str, label_col: str, test_size
     yield T.curve_figure(curve), T.params_rows(counts), html
 
 
+def _pairs(pair_source: str, source: str, file: Any, text_col: str, label_col: str, test_size: float,
+           train_size: float) -> Any:
+    from core.training import data as D
+
+    if pair_source == RAG_PAIRS:
+        return D.rag_pairs()
+    if pair_source == CSV_PAIRS:
+        zoo = h.load_data(source, file, text_col, label_col, test_size, train_size)
+        return D.labelled_pairs(zoo.train_texts + zoo.test_texts, zoo.train_labels + zoo.test_labels, name=zoo.name)
+    return D.builtin_pairs()
+
+
+def embedder_notebook(pair_source: str, source: str, file: Any, text_col: str, label_col: str, test_size: float,
+                      train_size: float, steps: float, lr: str, batch: float) -> Any:
+    """The notebook of the embedder run with these settings (the session's last run's numbers noted)."""
+    from core.training.notebook import embedder_notebook as build
+
+    art = artifacts.get(labsession.current(), "embedder")
+    lab = {k: " · ".join(f"hit@{n} {v:.3f}" for n, v in art.summary[k].items()) for k in ("before", "after")
+           if k in art.summary} if art else None
+    return build(_pairs(pair_source, source, file, text_col, label_col, test_size, train_size), int(steps),
+                 float(lr), int(batch), lab=lab)
+
+
+def encoder_notebook(source: str, file: Any, text_col: str, label_col: str, test_size: float, train_size: float,
+                     freeze_n: float, head_only: bool, steps: float, lr: str, compare: bool) -> Any:
+    """The notebook of the encoder run with these settings."""
+    from core.training.notebook import encoder_notebook as build
+
+    art = artifacts.get(labsession.current(), "encoder")
+    lab = {"F1": f"{art.summary['f1']:.3f}", "steps": art.summary["steps"]} if art else None
+    return build(h.load_data(source, file, text_col, label_col, test_size, train_size), int(freeze_n),
+                 bool(head_only), int(steps), float(lr), lab=lab)
+
+
 def run_embedder(pair_source: str, source: str, file: Any, text_col: str, label_col: str, test_size: float,
                  train_size: float, steps: float, lr: str, batch: float) -> Iterator[tuple]:
-    from core.training import data as D
     from core.training.embedder import train_embedder
 
     session = labsession.current()  # the browser's lab id: RAG Chat / Topic Explorer pages see it
-    if pair_source == RAG_PAIRS:
-        pairs = D.rag_pairs()
-    elif pair_source == CSV_PAIRS:
-        zoo = h.load_data(source, file, text_col, label_col, test_size, train_size)
-        pairs = D.labelled_pairs(zoo.train_texts + zoo.test_texts, zoo.train_labels + zoo.test_labels, name=zoo.name)
-    else:
-        pairs = D.builtin_pairs()
+    pairs = _pairs(pair_source, source, file, text_col, label_col, test_size, train_size)
     curve = Curve()
     run = None
     for item in stream_training(lambda: train_embedder(pairs, steps=int(steps), lr=float(lr), batch=int(batch),
@@ -127,6 +156,8 @@ def render(data_inputs: Sequence[Any]) -> None:
         job_on(go.click, run_encoder, [*data_inputs, freeze_n, head_only, steps, lr, compare], [plot, params, result],
                slug=SLUG, kind="finetune", status=status, stop=stop, expect_s=300.0, api_name=f"{SLUG}_finetune")
         dl.click(T.download_fn("encoder"), None, dl_file, api_name=f"{SLUG}_finetune_download")
+        takehome(f"{SLUG}_finetune", [*data_inputs, freeze_n, head_only, steps, lr, compare], notebook=encoder_notebook,
+                 label="Take this run home")
     with gr.Tab("Train your embedder (ch. 10)", id="embedder"):
         gr.Markdown(EMBED_NOTE, elem_classes="lab-note")
         with gr.Row():
@@ -142,3 +173,5 @@ def render(data_inputs: Sequence[Any]) -> None:
         job_on(e_go.click, run_embedder, [pair_source, *data_inputs, e_steps, e_lr, e_batch], [e_plot, e_result],
                slug=SLUG, kind="embedder", status=e_status, stop=e_stop, expect_s=240.0, api_name=f"{SLUG}_embedder")
         e_dl.click(T.download_fn("embedder"), None, e_file, api_name=f"{SLUG}_embedder_download")
+        takehome(f"{SLUG}_embedder", [pair_source, *data_inputs, e_steps, e_lr, e_batch], notebook=embedder_notebook,
+                 label="Take this run home")
