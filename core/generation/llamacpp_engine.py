@@ -159,6 +159,10 @@ class LlamaCppBackend(LocalBackend):
         with pool.instance(self.acquire_timeout_s) as llm:
             if stop is not None and stop.is_set():
                 return
+            # Evaluate the whole prompt afresh: reusing another request's cached prefix evaluates its
+            # last token alone, with slightly different float results, so the same seed (or greedy
+            # decoding) could give another text. Reproducible runs (sweeps, notebooks) need this.
+            llm.reset()
             try:
                 chunks = llm.create_completion(list(ids), stream=True, stopping_criteria=StoppingCriteriaList([stopped]),
                                                **sampling_kwargs(params))
