@@ -129,18 +129,17 @@ def test_picker_defaults_without_a_model_and_without_a_server() -> None:
     import gradio as gr
 
     from apps.common.backend import backend_picker, relist_models
-    from core.settings import override_settings, set_openai_server
+    from core.settings import OpenAISettings, override_settings, set_openai_server
 
-    with FakeOpenAI(models=("zeta", "alpha")) as fake:
-        with override_settings():
-            set_openai_server(fake.base_url, None)
-            with gr.Blocks():
-                p = backend_picker("prompts")
-            assert p.kind.value == REMOTE and p.server_model.value == "alpha"
-            assert p.server_row.visible and not p.local_model.visible
+    with FakeOpenAI(models=("zeta", "alpha")) as fake, override_settings(openai=OpenAISettings()):
         with gr.Blocks():
             p = backend_picker("prompts")
         assert p.kind.value == LOCAL and p.local_model.value == "chat-smollm2-135m" and not p.server_row.visible
+        set_openai_server(fake.base_url, None)
+        with gr.Blocks():
+            p = backend_picker("prompts")
+        assert p.kind.value == REMOTE and p.server_model.value == "alpha"
+        assert p.server_row.visible and not p.local_model.visible
         update = relist_models(fake.base_url, "", "")
         assert update["value"] == "alpha" and update["choices"] == ["alpha", "zeta"]
         assert relist_models(fake.base_url, "", "zeta")["value"] == "zeta"
