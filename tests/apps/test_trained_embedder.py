@@ -3,6 +3,7 @@ for that browser): trained here for 2 steps on a tiny slice, kept under the brow
 Zoo keeps it, then listed, chosen and used for indexing and questions through RAG Chat's API."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ def test_trained_embedder_is_offered_chosen_and_indexes(launch: Any, tmp_path: P
     history, sources = client.predict("What went wrong with Hubble's mirror?", [], "dense", False, 3, 0.0,
                                       "Local model", "chat-smollm2-135m", "", "", "", 32, "extractive",
                                       api_name="/rag_ask")[:2]
-    assert "hubble.md" in sources
+    assert 'class="rag-src' in sources
+    question = hashlib.sha1("What went wrong with Hubble's mirror?".encode()).hexdigest()
+    assert any(k[0].startswith(name) and k[1] == question for k in budget_cache("embeddings").keys())  # its query
 
     other = Client(url, verbose=False, download_files=False)  # another browser: not offered, refused
     assert LABEL not in _names(other.predict(EMBEDDER, api_name="/rag_embedders"))
@@ -69,3 +72,42 @@ def test_trained_embedder_is_offered_chosen_and_indexes(launch: Any, tmp_path: P
         client.predict("What went wrong with Hubble's mirror?", [], "dense", False, 3, 0.0, "Local model",
                        "chat-smollm2-135m", "", "", "", 32, "extractive", api_name="/rag_ask")
     assert _names(client.predict(name, api_name="/rag_embedders"))[LABEL] == newer
+
+
+def test_topic_explorer_lists_it_for_that_browser_only(launch: Any, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    from apps.topics.app import CSS, build
+
+    client, url = launch(build(), CSS)
+    lab_id = uuid.uuid4().hex
+    client.predict(lab_id, api_name="/topics_lab_session")
+    name = _train_tiny(tmp_path, lab_id)
+    update = client.predict("embed-gte-small", api_name="/topics_embedders")
+    assert _names(update)[LABEL] == name and update["value"] == "embed-gte-small"  # offered, not forced
+    other = Client(url, verbose=False, download_files=False)
+    assert LABEL not in _names(other.predict("embed-gte-small", api_name="/topics_embedders"))
+
+
+def test_zoo_training_runs_open_as_notebooks(launch: Any) -> None:
+    import json
+    import zipfile
+
+    from apps.classifiers.app import CSS, build
+
+    client, _ = launch(build(), CSS)
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/classifiers_lab_session", "/classifiers_embedder_notebook", "/classifiers_finetune_notebook"} <= names
+    from core.classifiers.data import BUILTIN
+
+    zoo = [BUILTIN, None, "", "", 30, 80]  # the zoo's built-in data, a small split
+    for api, data, args in (("/classifiers_embedder_notebook", "data/pairs.json",
+                             ["Built-in Rotten Tomatoes (same-label pairs)", *zoo, 10, "5e-5", 16]),
+                            ("/classifiers_finetune_notebook", "data/split.json", [*zoo, 2, False, 10, "2e-4", False])):
+        out = client.predict(*args, api_name=api)[0]
+        out = out.get("value", out) if isinstance(out, dict) else out  # a visible-file update
+        path = out.get("path") if isinstance(out, dict) else out
+        with zipfile.ZipFile(path) as zf:
+            nb = json.loads(zf.read(next(n for n in zf.namelist() if n.endswith(".ipynb"))))
+            assert data in zf.namelist()
+        assert "LAB_RESULT" in json.dumps(nb)
