@@ -92,5 +92,5 @@ def offer_trained_embedder(demo: gr.Blocks, slug: str, dropdown: gr.Dropdown, ba
     def refresh(value: str | None) -> Any:
         return embedder_choices(base(), value)
 
-    wire(demo, slug).then(refresh, dropdown, dropdown, api_visibility="private", queue=False)
+    wire(demo, slug).then(refresh, dropdown, dropdown, api_visibility="private")
     dropdown.focus(refresh, dropdown, dropdown, api_name=f"{slug}_embedders")  # queued: the session keeps the choices
