@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"transformers model loaded in {time.perf_counter() - t0:.2f} s")
 
         def raw() -> tuple[float, float, int]:
+            raw_llm.reset()  # like the lab's engine, evaluate the prompt afresh (reproducible runs)
             start = time.perf_counter()
             ttft, n = None, 0
             for chunk in raw_llm.create_completion(list(prompt_ids), max_tokens=args.tokens, temperature=0.0, top_k=1,

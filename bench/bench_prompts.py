@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     enc = tok(backend.render_prompt(JOKE), return_tensors="pt", add_special_tokens=False)
     n_prompt = enc["input_ids"].shape[1]
 
-    def raw_llama() -> Run:  # like the pool's instances, it reuses the KV cache of a repeated prompt
+    def raw_llama() -> Run:  # like the lab's engine, it evaluates the prompt afresh (reproducible runs)
+        raw_llm.reset()
         start, ttft, n = time.perf_counter(), float("nan"), 0
         for _chunk in raw_llm.create_completion(list(ids), stream=True, **sampling_kwargs(params)):
             if n == 0:
