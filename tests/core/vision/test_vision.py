@@ -1,7 +1,6 @@
 """Image inputs (bad files of every kind) and the offline fallback on the built-in photos."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
