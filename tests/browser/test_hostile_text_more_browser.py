@@ -218,7 +218,9 @@ def test_classifier_zoo_labels_cells_and_tables(launch: Any, page: Any, tmp_path
         _wait_text(page, ".gradio-container", "✗ <img src=x")  # the disagreement browser
         page.wait_for_timeout(1000)  # let plotly draw the confusion matrix
         assert_inert(page, "#classifiers-summary", w, expect=["hostile.csv"])
-        assert_inert(page, ".gradio-container", w, expect=[MD_LINK, MD_IMG, "✗ " + IMG], long_text=True)
+        # the disagreement table shows the first 140 characters of a text: the Markdown payloads come after
+        # the HTML ones and are cut there, so only the HTML ones must show literally (all must stay inert)
+        assert_inert(page, ".gradio-container", w, expect=[IMG, "✗ " + IMG], long_text=True)
         screenshot(page, "hostile-classifiers-evaluate")
 
 
