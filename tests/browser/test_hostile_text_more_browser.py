@@ -33,16 +33,6 @@ def _textbox(page: Any, elem_id: str) -> Any:
     return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
-def _open_tab(page: Any, name: str) -> None:
-    """Select a tab, also when gradio has moved it into the "…" overflow menu of a narrow tab bar."""
-    tab = page.get_by_role("tab", name=name)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.locator(".overflow-menu button:visible").first.click()
-    page.locator(".overflow-dropdown:visible").get_by_text(name, exact=True).first.click()
-
-
 def _wait_text(page: Any, scope: str, text: str, timeout: int = 60_000) -> None:
     """Wait until ``text`` is part of the rendered text of ``scope`` (tables render cells lazily)."""
     page.wait_for_function("([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(t))",
@@ -320,14 +310,14 @@ def test_topic_explorer_documents_tables_and_labels(launch: Any, page: Any, tmp_
     assert_inert(page, "#topics-table", w, expect=[IMG, SCRIPT])
     assert_inert(page, "#topics-summary", w)
 
-    _open_tab(page, "Edit & label")
+    page.locator("#topics-edit").get_by_text("Edit & label").first.click()  # open the section
     label = f"{IMG} {MD_IMG}"  # topic labels are cut at 80 characters
     page.get_by_label("New label").fill(label)
     page.get_by_role("button", name="Rename").click()
     page.get_by_role("tab", name="Topics").click()
     _wait_text(page, "#topics-table", label)
     assert_inert(page, "#topics-table", w, expect=[label])
-    page.get_by_role("tab", name="Document map").click()
+    page.get_by_role("tab", name="Map").click()
     page.wait_for_timeout(1000)  # let plotly draw the legend with the new label
     assert_inert(page, "#topics-map", w, expect=["src=x onerror"])
     assert_inert(page, ".gradio-container", w)
