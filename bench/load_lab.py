@@ -158,6 +158,21 @@ def _line(label: str, users: int | str, r: dict[str, Any], base: dict[str, Any])
     return line
 
 
+def start_lab(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``python -m apps`` on a free loopback port, once its home page answers: (process, URL)."""
+    port = _port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    return proc, url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[10, 40])
@@ -168,18 +183,8 @@ def main() -> None:
     parser.add_argument("--mix", default="tokenizers:5,prompts:10",
                         help="LIGHT:N,HEAVY:M — light app's latency while M users keep the model pool busy ('' = skip)")
     args = parser.parse_args()
-    port = _port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, **({"LLM_LAB_ENGINE": args.engine} if args.engine else {})}
-    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, url = start_lab({"LLM_LAB_ENGINE": args.engine} if args.engine else {})
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         slugs = [s for s in args.apps.split(",") if s in ACTIONS]
         if args.mix:
             (light, light_n), (heavy, heavy_n) = [(part.split(":")[0], int(part.split(":")[1]))

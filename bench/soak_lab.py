@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 from bench.bench_lab import LOAD_ALL
-from bench.load_lab import ACTIONS, _port, _user
+from bench.load_lab import ACTIONS, _user, start_lab
 
 
 def rss_mb(pid: int) -> float:
@@ -43,17 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     base = json.loads(subprocess.run([sys.executable, "-c", LOAD_ALL], capture_output=True, text=True,
                                      check=True).stdout.splitlines()[-1])["rss_mb"]
-    port = _port()
-    url = f"http://127.0.0.1:{port}/"
-    proc = subprocess.Popen([sys.executable, "-m", "apps", "--port", str(port)], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, url = start_lab()
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         slugs = list(ACTIONS)
         until = time.perf_counter() + args.minutes * 60
         outs = {slug: {"latency": [], "connect": [], "errors": [], "tokens": []} for slug in slugs}
