@@ -7,12 +7,14 @@ goes silent), "trickle" (streams the first chunk, then only SSE keep-alive comme
 while a model is stuck), "reset" (closes the connection before answering). Requests are recorded in
 ``requests``; ``mode`` may be changed while the server runs. Hung handlers end when it stops.
 ``reply`` may be a function ``(request_json) -> str`` for content that depends on the prompt.
+``piece_delay`` (seconds) spaces streamed pieces out, so a test can tell streaming from one reply.
 """
 from __future__ import annotations
 
 import json
 import math
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -29,11 +31,13 @@ def fake_logprobs(piece: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 class FakeOpenAI:
     def __init__(self, reply: str | Callable[[dict[str, Any]], str] = "Hello from the fake model.",
-                 mode: str = "ok", chunk_words: bool = True, models: tuple[str, ...] = ("fake-model",)) -> None:
+                 mode: str = "ok", chunk_words: bool = True, models: tuple[str, ...] = ("fake-model",),
+                 piece_delay: float = 0.0) -> None:
         self.reply = reply
         self.models = tuple(models)  # what GET /v1/models lists
         self.mode = mode
         self.chunk_words = chunk_words
+        self.piece_delay = piece_delay
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._released = threading.Event()  # set on exit: "hang"/"stall" handlers stop waiting
@@ -106,6 +110,8 @@ class FakeOpenAI:
                         b"data: " + json.dumps(chunk).encode() + b"\n\n"
                     self.wfile.write(data)
                     self.wfile.flush()
+                    if outer.piece_delay:
+                        time.sleep(outer.piece_delay)
                     if outer.mode == "stall":
                         outer._released.wait(30)
                         self.close_connection = True

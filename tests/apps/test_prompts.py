@@ -69,7 +69,7 @@ def test_bad_input_is_a_clear_error_and_the_app_keeps_working(client_url) -> Non
 def test_openai_backend_through_the_app(client_url) -> None:
     client, _ = client_url
     schema = json.dumps({"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]})
-    with FakeOpenAI(reply='{"answer": 9}') as server:
+    with FakeOpenAI(reply='{"answer": 9}', piece_delay=0.5) as server:  # pieces far apart: each is its own update
         remote = ["OpenAI-compatible server", "chat-smollm2-135m", server.base_url, "fake-model", "sk-secret-key-1"]
         job = client.submit(*remote, "", "How many apples?", False, [], *SAMPLING_GREEDY,
                             api_name="/prompts_generate")

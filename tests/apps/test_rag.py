@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.fake_openai import FakeOpenAI
+
 GEN = ["Local model", "chat-smollm2-135m", "", "", ""]
 
 
@@ -57,8 +59,7 @@ def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
                         api_name="/rag_ask")
     history, sources, prompt = job.result(timeout=300)[:3]
     answer = history[-1]["content"]
-    answer = answer[0]["text"] if isinstance(answer, list) else answer
-    assert 'class="rag-cite' in answer and 'href="#rag-src-1-' in answer  # at least one citation link
+    assert (answer[0]["text"] if isinstance(answer, list) else answer).strip()  # what it says depends on the CPU
     assert "praise from many astronomers" in sources and 'id="rag-src-1-1"' in sources
     assert "<|im_start|>system" in prompt and "[1] source: interstellar.md" in prompt
 
@@ -69,6 +70,13 @@ def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
     last = last[0]["text"] if isinstance(last, list) else last
     assert "I could not find this in your documents." in last and prompt == ""
     assert "under threshold" in sources and len(history) == 4
+    with FakeOpenAI(reply="Astronomers praised its precision [1], see also [2].") as server:  # a model that cites
+        cited = client.submit("how precise was the science", [], "dense", False, 3, 0.3, "OpenAI-compatible server",
+                              "chat-smollm2-135m", server.base_url, "", "fake-model", 32, api_name="/rag_ask")
+        reply = cited.result(timeout=120)[0][-1]["content"]
+    reply = reply[0]["text"] if isinstance(reply, list) else reply
+    assert 'class="rag-cite' in reply and reply.count('class="rag-cite"') == 2
+    assert 'href="#rag-src-' in reply
 
     rows = {"headers": ["question", "relevant passage"],
             "data": [["Where was the film shot?", "Alberta, Iceland and Los Angeles"],
