@@ -5,7 +5,8 @@ the room's decisive votes, an uploaded JSONL or the built-in pairs — both as p
 their rank, alpha, beta and steps shown and editable; live loss and reward-margin curves. Each tuned
 model then enters the arena as a contestant ("SmolLM2 + SFT", "SmolLM2 + room DPO"), run by the
 transformers engine (see :mod:`core.training.tuned`), so the room can battle before against after;
-the compare step answers the same held-out prompts with base → SFT → DPO.
+the compare step answers the same held-out prompts with base → SFT → DPO. "Open as notebook" writes the
+run with the tab's current settings as a notebook (:mod:`core.training.notebook_dpo`).
 ``render(get_arena, room, key)`` lays the tab out inside the caller's ``gr.Tabs``.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apps.arena import MANIFEST
 from apps.common import session_hash
 from apps.common import training as T
 from apps.common.jobs import job_on
+from apps.common.takehome import takehome
 from core.arena import access as acl
 from core.errors import LabError
 from core.training import artifacts
@@ -111,7 +113,8 @@ def make_handlers(get_arena: Callable[[], Any]) -> dict[str, Callable[..., Any]]
                 run = item
         chain = [*start, str(run.adapter_dir)]
         tuned.remember(chain, run.model, run.tokenizer)
-        artifacts.keep(session, "dpo", run.adapter_dir, {"chain": chain, **run.settings})
+        artifacts.keep(session, "dpo", run.adapter_dir, {"chain": chain, **run.settings, "held_out": dict(run.held_out),
+                                                         "trained_steps": run.steps})
         c = tuned.enter_arena(arena, tuned.room_id("dpo", acc.room), "SmolLM2 + room DPO", chain,
                               f"SmolLM2-135M-Instruct{' + SFT' if start else ''} + DPO LoRA (r={int(rank)}, β={beta:g}, "
                               f"{run.steps} steps on {len(data.train)} pairs of {data.name})")
@@ -150,7 +153,23 @@ def make_handlers(get_arena: Callable[[], Any]) -> dict[str, Callable[..., Any]]
                 row.append(P.generate(model, tok, prompt, 80))
             table.append(row + [""] * (4 - len(row)))
             yield table
-    return {"sft": sft, "dpo": dpo, "compare": compare}
+
+    def notebook(source: str, file: Any, room: str, key: str, after_sft: bool, s_rank: float, s_alpha: float,
+                 s_steps: float, s_lr: str, d_rank: float, d_alpha: float, d_beta: float, d_steps: float,
+                 d_lr: str) -> Any:
+        """The SFT → DPO run with the tab's current settings as a notebook (the session's last DPO noted)."""
+        from core.training.notebook_dpo import dpo_notebook
+
+        arena = get_arena()
+        acc = acl.for_instructor(arena.rooms, room, key)
+        art = artifacts.get(session_hash(), "dpo")
+        ho = art.summary.get("held_out") if art is not None else None
+        lab = {"held-out reward margin": f"{ho['margin']:.3f}", "accuracy": f"{ho['accuracy']:.0%}",
+               "steps": art.summary.get("trained_steps")} if ho else None
+        return dpo_notebook(_data(source, file, arena, acc.room), sft_first=bool(after_sft), lab=lab,
+                            sft={"rank": s_rank, "alpha": s_alpha, "steps": s_steps, "lr": float(s_lr)},
+                            dpo={"rank": d_rank, "alpha": d_alpha, "beta": d_beta, "steps": d_steps, "lr": float(d_lr)})
+    return {"sft": sft, "dpo": dpo, "compare": compare, "notebook": notebook}
 
 
 def render(get_arena: Callable[[], Any], room: Any, key: Any) -> None:
@@ -203,4 +222,6 @@ def render(get_arena: Callable[[], Any], room: Any, key: Any) -> None:
                stop=c_stop, expect_s=120.0, api_name="arena_tune_compare")
         for btn, kind in ((dl_sft, "sft"), (dl_dpo, "dpo")):
             btn.click(T.download_fn(kind), None, dl_file, api_name=f"arena_tune_download_{kind}")
+        takehome(f"{SLUG}_tune", [*common, after_sft, s_rank, s_alpha, s_steps, s_lr, d_rank, d_alpha, d_beta, d_steps,
+                                  d_lr], notebook=H["notebook"], label="Take this run home")
 
