@@ -90,6 +90,10 @@ def serve(build: Callable[[], tuple[gr.Blocks, str]], apps: Sequence[Manifest] =
 def run_startup(manifests: Sequence[Manifest]) -> None:
     """Each app's startup hook (clean temp folders, load contestants, warm-ups), errors logged; then
     the shared models load in the background (the first page does not wait for them)."""
+    from core import heap
+    from core.settings import get_settings
+
+    heap.limit_arenas(get_settings().malloc_arenas)  # before the server's worker threads exist
     for app in manifests:
         try:
             app.run_startup()

@@ -34,6 +34,12 @@ for entry in catalogue.entries():
             loader.load(entry.name); loaded.append(entry.name)
         except Exception as exc:
             failed.append(f"{entry.name}: {exc}")
+try:  # the lab's generation engine: every llama.cpp instance of the default chat model, as the lab warms them
+    from core.generation import llamacpp_engine
+    if llamacpp_engine.version():
+        llamacpp_engine.warm(); loaded.append("llama.cpp engine instances")
+except Exception as exc:
+    failed.append(f"llama.cpp engine: {exc}")
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "entries": loaded, "copies": len(loader.cache().loaded()), "failed": failed}))
 """

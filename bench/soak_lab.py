@@ -33,15 +33,33 @@ def rss_mb(pid: int) -> float:
     return total / 2**20
 
 
+def _print_memory(url: str) -> None:
+    """What the lab itself says it keeps (its memory budget's caches, loaded models, engine instances)."""
+    from gradio_client import Client
+
+    info = Client(url, verbose=False, download_files=False).predict(api_name="/lab_info")
+    mem = info.get("memory", {})
+    print(f"lab_info: loaded models {info.get('loaded_models')}; budget used {mem.get('used_mb')} MB "
+          f"of {mem.get('budget_mb')} MB")
+    for name, cache in mem.get("caches", {}).items():
+        if cache.get("items"):
+            print(f"  {name:<28}{cache['items']:>5} items {cache['mb']:>8.1f} MB")
+    engine = info.get("engine") or {}
+    print(f"  engine: {engine.get('engine')}, {engine.get('instances')} × {engine.get('threads_per_instance')} "
+          f"thread(s); memory {engine.get('memory')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--every", type=float, default=30, help="seconds between memory samples")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment for the lab, e.g. LLM_LAB_MALLOC_ARENAS=0 (glibc's heap as it is)")
     args = parser.parse_args()
     base = json.loads(subprocess.run([sys.executable, "-c", LOAD_ALL], capture_output=True, text=True,
                                      check=True).stdout.splitlines()[-1])["rss_mb"]
-    proc, url = start_lab()
+    proc, url = start_lab(dict(item.split("=", 1) for item in args.env))
     try:
         slugs = list(ACTIONS)
         until = time.perf_counter() + args.minutes * 60
@@ -62,7 +80,7 @@ def main() -> None:
         for t in threads:
             t.join(timeout=240)
         curve.append((time.perf_counter() - start, rss_mb(proc.pid)))
-        print(f"\nSoak: {args.users} users over {len(slugs)} apps for {args.minutes:g} min "
+        print(f"\nSoak: {args.users} users over {len(slugs)} apps for {args.minutes:g} min {' '.join(args.env)} "
               f"(baseline: every offline model loaded in one process, {base:.0f} MB)")
         print(f"{'app':<12}{'done':>6}{'errors':>8}{'p50 s':>8}")
         from bench.common import percentile
@@ -75,6 +93,7 @@ def main() -> None:
         peak = max(r for _, r in curve)
         print(f"lab RSS at the end {curve[-1][1]:.0f} MB ({curve[-1][1] / base:.2f}× the baseline), "
               f"peak {peak:.0f} MB ({peak / base:.2f}×)")
+        _print_memory(url)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -24,6 +24,7 @@ import gradio as gr
 
 from apps.common.errors import _convert
 from apps.common.queue import session_hash
+from core import heap
 from core.errors import LabError
 from core.jobs import SESSION_JOBS, STOPS, Job, Stopped, pool, running
 from core.settings import get_settings
@@ -212,6 +213,7 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
             models.leave(job, completed)
             STOPS.discard(job)
             SESSION_JOBS.release(session, limit)
+            heap.trim_soon()  # what the job freed goes back to the OS, not to an idle arena
 
     return handler
 
