@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from apps.arena import views as V
+from apps.common import themed
 from core.arena import access as acl
 
 
@@ -36,7 +37,7 @@ class Instructor:
                  f"{r.win_rate:.0%}"] for r in board.rows]
         table = frame(rows, ["rank", "contestant", "Bradley–Terry", "95% CI", f"online Elo (K={k:g})", "battles",
                               "win rate"])
-        return (V.board_note(board, acc.room, length_control), table, *lb.figures(board))
+        return (V.board_note(board, acc.room, length_control), table, *(themed(f) for f in lb.figures(board)))
 
     def live(self, room: str, key: str = "") -> tuple:
         from core.arena.leaderboard import live as live_board

@@ -76,7 +76,8 @@ def compute(votes: Sequence[Vote], label: Callable[[str], str] = str, include_fl
 
 
 def figures(board: Leaderboard) -> tuple[object, object, object, object]:
-    """(ratings with CIs, win-rate heatmap, battle-count heatmap, stability chart) as plotly figures."""
+    """(ratings with CIs, win-rate heatmap, battle-count heatmap, stability chart) as plotly figures
+    (plain: the app themes them for light/dark with ``apps.common.plots.themed``)."""
     import plotly.graph_objects as go
 
     def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:

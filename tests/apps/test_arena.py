@@ -38,6 +38,7 @@ def test_battle_vote_leaderboard_export(launch, arena: Arena):
     from gradio_client.exceptions import AppError
 
     from apps.arena.app import CSS, build
+    from apps.common.plots import GRID, TRANSPARENT
 
     client, _ = launch(build(arena), CSS)
     job = client.submit("What is 2+2?", "room-1", api_name="/arena_battle")
@@ -57,8 +58,11 @@ def test_battle_vote_leaderboard_export(launch, arena: Arena):
     for winner in ("model_b", "tie", "model_a", "tie (bothbad)"):
         token = client.submit("Another question?", "room-1", api_name="/arena_battle").result(timeout=60)[0]
         client.predict(token, winner, api_name="/arena_vote")
-    note, table, *_plots = client.predict("room-1", False, True, 8, False, api_name="/arena_leaderboard")
+    note, table, *plots = client.predict("room-1", False, True, 8, False, api_name="/arena_leaderboard")
     assert "5 votes counted" in note and "Length control on" in note
+    layouts = [json.loads(p["plot"])["layout"] for p in plots]  # themed for light/dark like every app's plots
+    assert len(layouts) == 4 and all(lay["paper_bgcolor"] == lay["plot_bgcolor"] == TRANSPARENT for lay in layouts)
+    assert all(lay["xaxis"]["gridcolor"] == GRID for lay in layouts)
     assert [row[1] for row in table["data"]] in (["Verbose bot", "Terse bot"], ["Terse bot", "Verbose bot"])
     live_html, live_table, _voters = client.predict("room-1", api_name="/arena_live")
     assert ">5<" in live_html  # five votes in the room

@@ -51,6 +51,19 @@ ELEMENT_CONTRAST_JS = CONTRAST_JS.split("const own")[0].replace("(sel) => {", "(
 }"""
 
 
+#: contrast of the plots' grid and zero lines (their stroke blended at its opacity) against the colour behind
+#: them: the lab's soft grid stays well under 3:1 in both themes, where a light template's is ~15:1 on dark
+GRID_JS = CONTRAST_JS.split("const own")[0] + """
+  const out = [];
+  document.querySelectorAll(sel).forEach(plot => plot.querySelectorAll('.gridlayer path, .zerolinelayer path').forEach(p => {
+    const s = getComputedStyle(p); const c = rgb(s.stroke); if (c.length < 3) return;
+    const a = (c.length > 3 ? c[3] : 1) * Number(s.strokeOpacity); const bg = behind(plot);
+    out.push(Math.round(ratio(c.slice(0, 3).map((v, i) => a * v + (1 - a) * bg[i]), bg) * 100) / 100);
+  }));
+  return out;
+}"""
+
+
 @pytest.fixture(scope="module")
 def lab_url(browser: Any) -> Any:
     from tests.conftest import serve_blocks
@@ -140,6 +153,21 @@ def test_dark_mode_figures_and_chips_readable(lab_url: str, browser: Any) -> Non
     finally:
         page.context.close()
 
+
+def test_dark_mode_arena_leaderboard_readable(lab_url: str, browser: Any) -> None:
+    """The leaderboard's four figures (no votes yet: their axes, titles and grids): own text readable,
+    and the grid as soft on the dark page as on the light one (the lab's theming, not a light template's)."""
+    page = _open(browser, f"{lab_url}arena", 1400, 1000, dark=True)
+    try:
+        page.get_by_role("tab", name="Leaderboard").click()
+        page.locator(".js-plotly-plot .gtitle").nth(3).wait_for(timeout=60_000)  # all four drawn
+        page.wait_for_timeout(1000)
+        texts = page.evaluate(CONTRAST_JS, ".js-plotly-plot")
+        assert len(texts) > 10 and min(r for _, r in texts) >= 4.5, sorted(texts, key=lambda t: t[1])[:5]
+        grid = page.evaluate(GRID_JS, ".js-plotly-plot")
+        assert len(grid) > 5 and max(grid) < 3, grid
+    finally:
+        page.context.close()
 
 
 def test_dark_mode_topic_outliers_and_map_readable(lab_url: str, browser: Any) -> None:
