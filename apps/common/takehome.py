@@ -19,6 +19,7 @@ import gradio as gr
 from apps.common.errors import error_html
 from core.errors import LabError
 from core.links import make_link, open_link
+from core.tempfiles import scratch_dir
 
 _OUT = Path(tempfile.gettempdir()) / "llm-lab-takehome"
 
@@ -33,8 +34,8 @@ class TakeHome:
 
 
 def _write(name: str, content: bytes) -> str:
-    folder = Path(tempfile.mkdtemp(prefix="th-", dir=_OUT.mkdir(parents=True, exist_ok=True) or _OUT))
-    path = folder / name
+    """The file Gradio serves (it copies it into its cache; older take-home folders are removed here)."""
+    path = scratch_dir(_OUT, "th-") / name
     path.write_bytes(content)
     return str(path)
 

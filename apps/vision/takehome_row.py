@@ -16,6 +16,7 @@ from apps.common import error_html
 from apps.common.takehome import TakeHome, restore, takehome
 from core.errors import LabError
 from core.links import param_float, param_list
+from core.tempfiles import scratch_dir
 from apps.vision import MANIFEST
 
 SLUG = "vision"
@@ -107,7 +108,7 @@ def _restored(params: dict[str, Any]) -> list[Any]:
     builtins = [k for k in param_list(params.get("builtins")) if k in builtin_keys()] if "builtins" in params else None
     files: Any = gr.skip()
     if isinstance(params.get("images"), list) and params["images"]:
-        folder = Path(tempfile.mkdtemp(prefix="llm-lab-vision-link-"))
+        folder = scratch_dir(Path(tempfile.gettempdir()), "llm-lab-vision-link-")  # Gradio copies the images
         paths = []
         for i, item in enumerate(params["images"]):
             try:
