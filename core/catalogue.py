@@ -7,9 +7,13 @@ offline source that stands in for it on machines without the Hub. Which of the t
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.settings import Mode
+from core.settings import Mode, get_settings
+
+#: How an ``offline_label`` ends: the name of what runs, then this.
+OFFLINE = " (offline)"
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,80 @@ def entries(task: str | None = None) -> list[ModelEntry]:
     return [e for e in _ENTRIES.values() if task is None or e.task == task]
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What a model dropdown offers in one mode (see :func:`offer`)."""
+
+    choices: list[tuple[str, str]]  # (label, name): one per model that really runs in this mode
+    value: str | None  # the preselected name: the caller's default when available, else the first choice
+    names: tuple[str, ...]  # every name available in this mode: API callers may pass any of them
+    info: str  # offline: which of the book's models stand behind the choices and where they run; hub: ""
+
+    @property
+    def collapsed(self) -> bool:
+        """True when some available names are not listed (each runs what a listed choice runs)."""
+        return len(self.choices) < len(self.names)
+
+
+def _runs_offline(e: ModelEntry) -> str:
+    """The name of the model that runs for ``e`` offline (its ``offline_label`` without " (offline)")."""
+    return e.offline_label.removesuffix(OFFLINE) or e.label or e.name
+
+
+def _book(e: ModelEntry) -> str:
+    return e.label or e.name
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _runs(names: list[str]) -> str:
+    return "runs" if len(names) == 1 else "run"
+
+
+def offer(task: str, default: str | None = None, mode: Mode | None = None,
+          names: Sequence[str] | None = None) -> Offer:
+    """The choices of a model dropdown for ``task`` (only ``names`` when given, in catalogue order).
+
+    Hub mode lists every available model under its book name. Offline, models that share an offline
+    copy run the same model, so they are listed once: as ``default`` when it is one of them (the
+    name the app already uses keeps working), else as the one that is itself what runs, else the
+    first; the label says what runs and which book model runs in hub mode instead.
+    """
+    mode = mode or get_settings().mode
+    wanted = None if names is None else set(names)
+    known = [e for e in entries(task) if wanted is None or e.name in wanted]
+    avail = [e for e in known if e.available_in(mode)]
+    choices, info = [(_book(e), e.name) for e in avail], ""
+    if mode != "hub":
+        groups: dict[str | None, list[ModelEntry]] = {}
+        for e in avail:
+            groups.setdefault(e.offline_source, []).append(e)
+        choices, runs = [], []
+        for group in groups.values():
+            rep = next((e for e in group if e.name == default), None) \
+                or next((e for e in group if _book(e) == _runs_offline(e)), group[0])
+            runs.append(_runs_offline(rep))
+            label = rep.display(mode) if _book(rep) == runs[-1] or not rep.hub_id \
+                else f"{runs[-1]} (offline; the book's {_book(rep)} runs in hub mode)"
+            choices.append((label, rep.name))
+        book = [_book(e) for e in known if e.hub_id and (not e.available_in(mode) or _book(e) not in runs)]
+        if book:
+            here = f"Offline, {_and(runs)} {_runs(runs)} here on the lab's server. " if runs else ""
+            info = (f"{here}The book's {_and(book)} {_runs(book)} in hub mode (LLM_LAB_MODE=hub: from the "
+                    "Hugging Face Hub, the default on a Space).")
+    listed = [name for _, name in choices]
+    value = default if default in listed else (listed[0] if listed else None)
+    return Offer(choices, value, tuple(e.name for e in avail), info)
+
+
 # Pinned Hub revisions: commit SHAs of each model repo as recorded in public Hugging Face cache
 # snapshot paths (``models--<org>--<name>/snapshots/<sha>``) in public repositories (spaces/README.md).
 # Where several commits of a repo are on record (Phi-3-mini, BLIP-2, Twitter-RoBERTa), the one seen
 # in the most independent records is pinned; a Space built from this catalogue asks for exactly it.
-MINILM = "all-MiniLM-L6-v2 (offline)"
-SMOL = "SmolLM2-135M-Instruct (offline)"
+MINILM = "all-MiniLM-L6-v2" + OFFLINE
+SMOL = "SmolLM2-135M-Instruct" + OFFLINE
 
 register(
     # --- sentence embeddings (ch. 2, 4, 5, 8) ----------------------------------------------

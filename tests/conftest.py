@@ -54,6 +54,14 @@ def serve_blocks(blocks: Any, css: str = "") -> Generator[Any, None, None]:
         blocks.close()
 
 
+def dropdown_props(client: Any, label: str) -> dict[str, Any]:
+    """The props (choices, value, info, allow_custom_value) of the served dropdown labelled ``label``."""
+    found = [c["props"] for c in client.config["components"]
+             if c.get("type") == "dropdown" and c.get("props", {}).get("label") == label]
+    assert len(found) == 1, f"{len(found)} dropdowns labelled {label!r}"
+    return found[0]
+
+
 @pytest.fixture
 def launch() -> Iterator[Callable[..., tuple[Any, str]]]:
     """``client, url = launch(blocks, css="")``: serve Blocks on loopback; closed after the test."""

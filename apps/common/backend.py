@@ -14,7 +14,8 @@ from typing import Any
 
 import gradio as gr
 
-from core.generation import LOCAL, REMOTE, chat_models, make_backend
+from core import catalogue
+from core.generation import LOCAL, REMOTE, make_backend
 from core.generation.servers import configured_server, default_server_model, server_models
 
 KEY_LABEL = "API key (kept only in this browser session)"
@@ -59,6 +60,14 @@ def make(kind: str, local_model: str, base_url: str = "", server_model: str = ""
                         api_key or "", **kw)
 
 
+def model_dropdown(offer: catalogue.Offer, **kw: Any) -> gr.Dropdown:
+    """A model dropdown from :func:`core.catalogue.offer`: its choices, value and info. Offline, where
+    the list is shorter than the catalogue, it also takes the names it no longer lists (API callers
+    that pass them keep working; the handler checks the name)."""
+    return gr.Dropdown(offer.choices, value=offer.value, info=offer.info or None,
+                       allow_custom_value=offer.collapsed, **kw)
+
+
 def _model_choices(models: list[str], value: str) -> list[str]:
     return models if not value or value in models else [value, *models]
 
@@ -86,15 +95,12 @@ def backend_picker(slug: str, *, local_default: str | None = None, label: str = 
     model, listed = default_server_model(server)
     kind = local_model = None
     if not server_only:
-        choices = chat_models()
-        names = [name for _, name in choices]
-        wanted = local_default or default_chat_model()
-        local_value = wanted if wanted in names else (names[0] if names else None)
+        offer = catalogue.offer("chat", local_default or default_chat_model())  # offline: what runs, once
         start = REMOTE if server.configured else LOCAL
         with gr.Row():
             kind = gr.Radio([LOCAL, REMOTE], value=start, label=label, scale=1, elem_id=f"{slug}-backend")
-            local_model = gr.Dropdown(choices, value=local_value, label=local_label, scale=2,
-                                      visible=start == LOCAL, elem_id=f"{slug}-local-model")
+            local_model = model_dropdown(offer, label=local_label, scale=2, visible=start == LOCAL,
+                                         elem_id=f"{slug}-local-model")
     with gr.Row(visible=server_only or server.configured) as server_row:
         base_url = gr.Textbox(server.base_url, label="Base URL", placeholder=URL_HINT, elem_id=f"{slug}-base-url")
         server_model = gr.Dropdown(_model_choices(listed, model), value=model, label="Server model",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.common import app_title, esc
-from apps.common.backend import backend_picker
+from apps.common.backend import backend_picker, model_dropdown
 from apps.common.jobs import job_on
 from apps.common.labsession import offer_trained_embedder
 from apps.common.rooms import room_panel, wire_load
@@ -90,8 +90,8 @@ def build() -> gr.Blocks:
                                              label="Chunk size (units)", elem_id="rag-size")
                             overlap = gr.Number(value=DEFAULT_OVERLAP, minimum=0, maximum=2047, precision=0,
                                                 label="Overlap (units)", elem_id="rag-overlap")
-                        embed_pick = gr.Dropdown(rag_embedder.base_choices(), label="Dense embedder",
-                                                 elem_id="rag-embedder")
+                        embed_pick = model_dropdown(rag_embedder.base_offer(), label="Dense embedder",
+                                                    elem_id="rag-embedder")
                         gr.Markdown("Default: 100 tokens (words and punctuation) with 20 overlap, the best of seven "
                                     "chunkings in a retrieval evaluation on two corpora, one book-length "
                                     "(docs/BENCHMARKS.md). Sentence chunks of 1 reproduce the book's Interstellar demo; the book "

@@ -7,7 +7,7 @@ artifact id included) and stay in memory; questions are embedded with it too.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -15,12 +15,21 @@ from apps.common import esc, user_errors
 from apps.rag import events as ev
 from core.errors import LabError
 
+if TYPE_CHECKING:
+    from core.catalogue import Offer
+
+
+def base_offer() -> Offer:
+    """The lab's embedder (what every session can choose), labelled with what runs in this mode."""
+    from core import catalogue
+    from core.rag.models import EMBEDDER
+
+    return catalogue.offer("sentence-embedding", EMBEDDER, names=(EMBEDDER,))
+
 
 def base_choices() -> list[tuple[str, str]]:
-    """The lab's embedder (what every session can choose)."""
-    from core.rag.models import EMBEDDER, embedder_label
-
-    return [(embedder_label(EMBEDDER), EMBEDDER)]
+    """The dropdown choices of :func:`base_offer`."""
+    return base_offer().choices
 
 
 @user_errors

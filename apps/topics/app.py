@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.common import app_title
-from apps.common.backend import backend_picker
+from apps.common.backend import backend_picker, model_dropdown
 from apps.common.jobs import job_on
 from apps.common.labsession import offer_trained_embedder
 from apps.common.rooms import room_panel, wire_load
@@ -18,10 +18,12 @@ from apps.topics import handlers as h
 from apps.topics import takehome_row
 from apps.topics import rooms
 from apps.topics.views import EMPTY_SUMMARY
+from core import catalogue
 
 SLUG = "topics"
 CSS = MANIFEST.css
 DEFAULT_SOURCE = "sample"
+DEFAULT_EMBED = "embed-gte-small"  # the book's; offline all-MiniLM-L6-v2 runs under this name
 
 
 def startup() -> None:
@@ -42,13 +44,13 @@ def _source_choices() -> list[tuple[str, str]]:
     return [(BUILTINS[k], k) for k in order] + [("Upload a CSV file", "upload")]
 
 
-def _embed_choices() -> list[tuple[str, str]]:
-    from core import catalogue
-    from core.settings import get_settings
+def _embed_offer() -> catalogue.Offer:
+    """The embedding models: every one in hub mode; offline the one that runs, as the default's name."""
+    return catalogue.offer("sentence-embedding", DEFAULT_EMBED)
 
-    mode = get_settings().mode
-    return [(e.label if mode == "hub" else f"{e.label} → {e.display(mode)}", e.name)
-            for e in catalogue.entries("sentence-embedding") if e.available_in(mode)]
+
+def _embed_choices() -> list[tuple[str, str]]:
+    return _embed_offer().choices
 
 
 def _on_source(source: str, file: object = None, room: str = "") -> tuple:
@@ -87,7 +89,7 @@ def build() -> gr.Blocks:
                     class_col = gr.Dropdown([h.NONE], value=h.NONE, label="Class column (optional)")
                 preview_out = gr.HTML()
                 gr.HTML('<div class="topics-step">2 · Pipeline</div>')
-                embed = gr.Dropdown(_embed_choices(), value="embed-gte-small", label="Embedding model")
+                embed = model_dropdown(_embed_offer(), label="Embedding model")
                 with gr.Accordion("HDBSCAN (cluster)", open=True):
                     min_cluster_size = gr.Slider(2, 200, value=15, step=1, label="min_cluster_size",
                                                  info="lower → more, smaller topics")

@@ -115,22 +115,12 @@ def engine_info(model_name: str | None = "chat-smollm2-135m") -> dict[str, Any]:
     return info
 
 
-def chat_models() -> list[tuple[str, str]]:
-    """(label, name) for the catalogue's chat models, as shown in the current mode."""
+def chat_models(default: str | None = None) -> list[tuple[str, str]]:
+    """(label, name) for the catalogue's chat models, as shown in the current mode: hub mode lists
+    every one, offline lists what really runs once, as ``default`` when given (:func:`core.catalogue.offer`)."""
     from core import catalogue
 
-    mode = get_settings().mode
-    out = []
-    for e in catalogue.entries("chat"):
-        if not e.available_in(mode):
-            continue
-        label = e.label or e.name
-        if mode == "offline" and e.offline_label and e.name != "chat-smollm2-135m":
-            label = f"{label} → runs {e.offline_label}"
-        elif mode == "offline":
-            label = e.offline_label or label
-        out.append((label, e.name))
-    return out
+    return catalogue.offer("chat", default).choices
 
 
 def sampling(temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,

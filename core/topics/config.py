@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core import catalogue
 from core.errors import LabError
 from core.jobs import check_stop, report  # re-exported: the pipeline's stop/progress hooks
 from core.topics.data import min_docs_needed
@@ -45,6 +46,10 @@ class TopicConfig:
     def validate(self, n_docs: int | None = None) -> TopicConfig:
         """Return self, or raise :class:`LabError` naming every setting out of range."""
         problems = []
+        embedders = catalogue.offer("sentence-embedding").names
+        if not self.embedding_model.startswith("session:") and self.embedding_model not in embedders:
+            problems.append(f"the embedding model must be one of {', '.join(embedders)} "
+                            f"(or this session's trained embedder), not {self.embedding_model!r}")
         if not 2 <= self.n_neighbors <= 200:
             problems.append("n_neighbors must be between 2 and 200")
         if not 2 <= self.n_components <= 50:

@@ -50,6 +50,37 @@ def test_generate_streams_then_next_token_view(client_url) -> None:
     assert "prompts-next-table" in html and html.count("<tr") == 11 and "◀ chosen" in html
 
 
+def test_offline_local_models_list_what_runs_once_and_take_every_catalogue_name(client_url) -> None:
+    """Offline all six chat models run SmolLM2-135M: one choice (issue 18); the book's models are named
+    in its info; an API caller passing one of them still gets an answer, an unknown name a clear error."""
+    from tests.conftest import dropdown_props
+
+    client, _ = client_url
+    local = dropdown_props(client, "Local chat model")
+    assert local["choices"] == [["SmolLM2-135M-Instruct (offline)", "chat-smollm2-135m"]]
+    assert local["value"] == "chat-smollm2-135m" and local["allow_custom_value"]
+    assert all(book in local["info"] for book in ("Phi-3-mini-4k-instruct", "Qwen2.5-1.5B-Instruct", "hub mode"))
+    _, text, *_ = client.predict("Local model", "chat-phi3-mini", "", "", "", "", "Say hi.", False, [],
+                                 *SAMPLING_GREEDY, api_name="/prompts_generate")
+    assert text.strip()
+    with pytest.raises(AppError, match="Unknown model 'no-such-model'"):
+        client.predict("Local model", "no-such-model", "", "", "", "", "Say hi.", False, [], *SAMPLING_GREEDY,
+                       api_name="/prompts_generate")
+
+
+def test_hub_mode_picker_lists_every_chat_model() -> None:
+    import gradio as gr
+
+    from apps.common.backend import backend_picker
+    from core import catalogue
+    from core.settings import override_settings
+
+    with override_settings(mode="hub"), gr.Blocks():
+        p = backend_picker("prompts")
+    assert p.local_model.choices == [(e.label, e.name) for e in catalogue.entries("chat")]
+    assert p.local_model.value == "chat-phi3-mini" and not p.local_model.allow_custom_value and not p.local_model.info
+
+
 def test_bad_input_is_a_clear_error_and_the_app_keeps_working(client_url) -> None:
     client, _ = client_url
     with pytest.raises(AppError, match="prompt is empty"):

@@ -46,6 +46,22 @@ def test_api_names(app: Any) -> None:
             "/rag_evaluate"} <= names
 
 
+def test_offline_model_dropdowns_say_what_runs_and_which_book_model_runs_in_hub_mode(app: Any) -> None:
+    """Issue 18: one local chat model (SmolLM2-135M runs for all six offline), and the dense embedder says
+    the book's bge-small runs in hub mode; its list stays closed (other sessions' embedders are refused)."""
+    from tests.conftest import dropdown_props
+
+    client = app()
+    local = dropdown_props(client, "Local model")
+    assert local["choices"] == [["SmolLM2-135M-Instruct (offline)", "chat-smollm2-135m"]]
+    assert local["value"] == "chat-smollm2-135m" and "Phi-3-mini-4k-instruct" in local["info"]
+    dense = dropdown_props(client, "Dense embedder")
+    assert dense["choices"] == [["all-MiniLM-L6-v2 (offline; the book's bge-small-en-v1.5 runs in hub mode)",
+                                 "embed-bge-small"]]
+    assert dense["value"] == "embed-bge-small" and not dense["allow_custom_value"]
+    assert "bge-small-en-v1.5 runs in hub mode" in dense["info"]
+
+
 def test_builtin_ask_cite_evaluate_clear(app: Any) -> None:
     client = app()
     status, stats, _, chunks = client.predict("sentence", 2, 0, api_name="/rag_load_builtin")[:4]

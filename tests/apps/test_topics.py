@@ -152,3 +152,39 @@ def test_cancelled_fit_frees_its_slot_within_two_seconds(app: Any) -> None:
         assert jobs.pool().snapshot()["running"] == []
     finally:
         jobs._POOL = old
+
+
+def test_offline_model_dropdowns_list_what_runs_and_take_every_catalogue_name(app: Any) -> None:
+    """Offline every embedder runs all-MiniLM-L6-v2 and every chat model SmolLM2-135M: one choice each,
+    under the name the app already used (issue 18); API callers may still pass any catalogue name."""
+    from tests.conftest import dropdown_props
+
+    embed = dropdown_props(app, "Embedding model")
+    assert embed["choices"] == [["all-MiniLM-L6-v2 (offline; the book's gte-small runs in hub mode)",
+                                 "embed-gte-small"]]
+    assert embed["value"] == "embed-gte-small" and embed["allow_custom_value"]
+    assert all(book in embed["info"] for book in ("gte-small", "all-mpnet-base-v2", "bge-small-en-v1.5", "hub mode"))
+    labeller = dropdown_props(app, "Local model")
+    assert [name for _, name in labeller["choices"]] == ["chat-qwen2.5-0.5b"] == [labeller["value"]]
+    assert "SmolLM2-135M-Instruct" in labeller["choices"][0][0] and "Phi-3-mini-4k-instruct" in labeller["info"]
+    app.predict("upload", handle_file(str(SAMPLE_CSV)), api_name="/topics_load")
+    with pytest.raises(Exception, match="embedding model must be one of"):
+        app.predict("text", "date", "source", "chat-phi3-mini", *SETTINGS[1:], api_name="/topics_run")
+    summary, *_ = app.predict("text", "date", "source", "embed-mpnet", *SETTINGS[1:], api_name="/topics_run")
+    assert "topics" in summary  # a name no longer listed still runs (the same MiniLM here)
+
+
+def test_hub_mode_lists_every_model() -> None:
+    import gradio as gr
+
+    from apps.topics.app import build
+    from core.settings import override_settings
+
+    with override_settings(mode="hub"):
+        demo = build()
+    dropdowns = {b.label: b for b in demo.blocks.values() if isinstance(b, gr.Dropdown)}
+    embed, labeller = dropdowns["Embedding model"], dropdowns["Local model"]
+    assert embed.choices == [("all-MiniLM-L6-v2", "embed-minilm"), ("all-mpnet-base-v2", "embed-mpnet"),
+                             ("gte-small", "embed-gte-small"), ("bge-small-en-v1.5", "embed-bge-small")]
+    assert embed.value == "embed-gte-small" and not embed.allow_custom_value and not embed.info
+    assert len(labeller.choices) == 6 and labeller.value == "chat-qwen2.5-0.5b" and not labeller.allow_custom_value

@@ -114,3 +114,48 @@ def test_hub_code_path_with_tiny_models_built_from_configs(tmp_path, monkeypatch
         assert loader.load("test-hub-embed").encode(["x"]).shape == (1, 384)
         with pytest.raises(ModelUnavailable, match="not available on the Hub"):
             loader.load("efficientnet-lite0")
+
+
+def test_offline_offer_lists_each_model_that_runs_once_under_the_default_name():
+    chat = catalogue.offer("chat", "chat-qwen2.5-0.5b", mode="offline")
+    assert chat.choices == [("SmolLM2-135M-Instruct (offline; the book's Qwen2.5-0.5B-Instruct runs in hub mode)",
+                             "chat-qwen2.5-0.5b")]
+    assert chat.value == "chat-qwen2.5-0.5b" and chat.collapsed
+    assert set(chat.names) == {e.name for e in catalogue.entries("chat")}  # API callers may still pass any
+    assert "Phi-3-mini-4k-instruct" in chat.info and "hub mode" in chat.info and "LLM_LAB_MODE=hub" in chat.info
+    # the default is what runs: no "the book's ... runs in hub mode" in its label
+    assert catalogue.offer("chat", "chat-smollm2-135m", mode="offline").choices == [
+        ("SmolLM2-135M-Instruct (offline)", "chat-smollm2-135m")]
+    assert catalogue.offer("chat", mode="offline").value == "chat-smollm2-135m"  # no default: what runs itself
+    embed = catalogue.offer("sentence-embedding", "embed-gte-small", mode="offline")
+    assert embed.choices == [("all-MiniLM-L6-v2 (offline; the book's gte-small runs in hub mode)", "embed-gte-small")]
+    assert all(book in embed.info for book in ("gte-small", "bge-small-en-v1.5", "all-mpnet-base-v2"))
+    assert "all-MiniLM-L6-v2 runs here" in embed.info
+
+
+def test_offline_offer_lists_one_entry_per_offline_copy(monkeypatch):
+    other = catalogue.ModelEntry("embed-other", "sentence-embedding", "sentence-transformer", "org/other", "abc",
+                                 "other-copy", 10, "MIT", 2, label="other-v1", offline_label="other-v1 (offline)")
+    monkeypatch.setitem(catalogue._ENTRIES, other.name, other)
+    offer = catalogue.offer("sentence-embedding", "embed-gte-small", mode="offline")
+    assert [n for _, n in offer.choices] == ["embed-gte-small", "embed-other"]
+    assert offer.choices[1][0] == "other-v1 (offline)" and offer.collapsed
+    assert "all-MiniLM-L6-v2 and other-v1 run here" in offer.info  # other-v1 runs itself: not a hub-only name
+    assert "The book's all-mpnet-base-v2, gte-small and bge-small-en-v1.5 run in hub mode" in offer.info
+
+
+def test_hub_offer_lists_every_model_unchanged():
+    chat = catalogue.offer("chat", "chat-phi3-mini", mode="hub")
+    assert chat.choices == [(e.label, e.name) for e in catalogue.entries("chat")]
+    assert chat.value == "chat-phi3-mini" and not chat.collapsed and chat.info == ""
+    embed = catalogue.offer("sentence-embedding", "embed-gte-small", mode="hub")
+    assert [n for _, n in embed.choices] == ["embed-minilm", "embed-mpnet", "embed-gte-small", "embed-bge-small"]
+    assert embed.value == "embed-gte-small" and catalogue.offer("chat", "no-such-model", mode="hub").value == "chat-phi3-mini"
+
+
+def test_offer_of_a_hub_only_model_offline_lists_nothing_and_says_where_it_runs():
+    from core.rag.models import RERANKER
+
+    off = catalogue.offer("reranking", names=(RERANKER,), mode="offline")
+    assert off.choices == [] and off.value is None and off.names == ()
+    assert off.info.startswith("The book's ms-marco-MiniLM-L6-v2 cross-encoder runs in hub mode")

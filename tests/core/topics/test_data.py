@@ -113,6 +113,15 @@ def test_too_few_documents_says_how_many() -> None:
         TopicConfig(n_components=1).validate()
 
 
+def test_the_embedding_model_must_be_a_catalogue_embedder() -> None:
+    """Offline the dropdown lists one embedder but takes every catalogue one (API callers): others are refused."""
+    for name in ("embed-minilm", "embed-mpnet", "embed-gte-small", "embed-bge-small", "session:abc:embedder:1"):
+        assert TopicConfig(embedding_model=name).validate().embedding_model == name
+    for name in ("chat-phi3-mini", "no-such-model"):
+        with pytest.raises(LabError, match="embedding model must be one of embed-minilm"):
+            TopicConfig(embedding_model=name).validate()
+
+
 def test_row_and_size_caps(tmp_path: Path) -> None:
     path = _write(tmp_path, "many.csv", "text\n" + "\n".join(f"row {i} has words" for i in range(80)))
     limits = get_settings().limits
