@@ -46,3 +46,8 @@ def scratch_dir(parent: Path, prefix: str, max_age_s: float = MAX_AGE_S) -> Path
     parent.mkdir(parents=True, exist_ok=True)
     prune(parent, prefix, max_age_s)
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def download_dir(prefix: str) -> Path:
+    """A scratch folder for a file the lab hands to Gradio to serve (exports, share-link files)."""
+    return scratch_dir(Path(tempfile.gettempdir()) / "llm-lab-downloads", prefix)

@@ -11,6 +11,7 @@ import gradio as gr
 
 from apps.common import user_errors
 from core.errors import LabError
+from core.tempfiles import download_dir
 
 NONE = "(none)"
 #: seconds a first run adds to the embedding (model load, UMAP, HDBSCAN, c-TF-IDF, the map)
@@ -206,11 +207,9 @@ def label_with_llm(run: Any, backend_kind: str, base_url: str, model: str, api_k
 
 @user_errors
 def export_all(run: Any) -> list[str]:
-    import tempfile
-    from pathlib import Path
 
     from core.topics.export import export_documents, export_model, export_topic_table
 
     run = _need_run(run)
-    folder = Path(tempfile.mkdtemp(prefix="topics-export-"))
+    folder = download_dir("topics-export-")
     return [str(export_topic_table(run, folder)), str(export_documents(run, folder)), str(export_model(run, folder))]

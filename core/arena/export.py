@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -10,6 +9,7 @@ from typing import Any, Sequence
 from core.arena.store import Vote
 from core.errors import LabError
 from core.exports import to_csv_text
+from core.tempfiles import download_dir
 
 FIELDS = ["vote_id", "battle_id", "room", "winner", "model_a", "model_b", "prompt", "answer_a", "answer_b",
           "len_a", "len_b", "flagged", "flag_reason", "created_at", "mode"]
@@ -61,7 +61,7 @@ def export_file(votes: Sequence[Vote], room: str, kind: str, folder: Path | None
     if not text:
         raise LabError("No decisive, unflagged votes yet: ties and 'both bad' are not preference pairs.")
     prefix, ext = KINDS[kind]
-    folder = folder or Path(tempfile.mkdtemp(prefix="arena-export-"))
+    folder = folder or download_dir("arena-export-")
     path = folder / f"{prefix}-{room or 'public'}-{time.strftime('%Y%m%d-%H%M%S')}{ext}"
     path.write_text(text, encoding="utf-8", newline="")
     return path

@@ -6,7 +6,6 @@ the other methods still run.
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from core.classifiers.methods import (METHOD_INFO, UNPARSED, Progress, ZooConfig
                                       needs_first_training)
 from core.errors import LabError
 from core.exports import write_csv
+from core.tempfiles import download_dir
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Evaluation:
 
     def write_predictions(self, folder: Path | None = None) -> Path:
         """Per-example predictions (label and every class score per method) as CSV (formula-safe cells)."""
-        folder = Path(folder or tempfile.mkdtemp(prefix="llm-lab-classifiers-"))
+        folder = Path(folder or download_dir("classifiers-predictions-"))
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "classifier_zoo_predictions.csv"
         good = self.ok()

@@ -2,13 +2,13 @@
 never the API key), the data it describes, and the comparison download (CSV with provenance)."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from core.classifiers import data as cdata
 from core.errors import LabError
 from core.links import param_bool, param_float, param_list
+from core.tempfiles import download_dir
 
 #: Link keys of the settings (the uploaded CSV's content goes in ``csv``; it makes the link stored).
 KEYS = ("source", "csv_name", "csv", "text_col", "label_col", "test", "train", "methods", "descriptions",
@@ -50,7 +50,7 @@ def upload_file(state: Mapping[str, Any]) -> str | None:
     if state.get("source") != "upload" or not state.get("csv"):
         return None
     name = Path(str(state.get("csv_name") or "data.csv")).name or "data.csv"
-    folder = Path(tempfile.mkdtemp(prefix="classifiers-link-"))
+    folder = download_dir("classifiers-link-")
     path = folder / name
     path.write_text(str(state["csv"]), encoding="utf-8")
     return str(path)

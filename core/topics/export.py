@@ -8,6 +8,7 @@ from typing import Any
 
 from core.topics.embed import embedder
 from core.topics.runs import TopicRun
+from core.tempfiles import download_dir
 
 
 def _write_frame(path: Path, frame: Any) -> None:
@@ -17,7 +18,7 @@ def _write_frame(path: Path, frame: Any) -> None:
 
 
 def _export_dir() -> Path:
-    d = Path(tempfile.mkdtemp(prefix="topics-export-"))
+    d = download_dir("topics-export-")
     return d
 
 

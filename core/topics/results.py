@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Mapping
 from core.errors import LabError
 from core.links import param_float
 from core.topics.config import TopicConfig
+from core.tempfiles import download_dir
 
 NONE = "(none)"
 MAX_LINK_CSV_BYTES = 1_500_000
@@ -71,7 +71,7 @@ def upload_file(state: Mapping[str, Any]) -> str | None:
     if state.get("corpus") != "upload" or not state.get("csv"):
         return None
     name = Path(str(state.get("csv_name") or "corpus.csv")).name or "corpus.csv"
-    path = Path(tempfile.mkdtemp(prefix="topics-link-")) / name
+    path = download_dir("topics-link-") / name
     path.write_text(str(state["csv"]), encoding="utf-8")
     return str(path)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.cache import budget_cache
 from core.errors import LabError
+from core.tempfiles import download_dir
 
 _CACHE = budget_cache("training-artifacts", max_items=64)
 
@@ -68,5 +69,5 @@ def zip_artifact(session: str | None, kind: str) -> Path:
     art = get(session, kind)
     if art is None or not Path(art.folder).exists():
         raise LabError(f"No trained {kind} in this session yet (or it was evicted): run the training first.")
-    out = Path(tempfile.mkdtemp(prefix="lab-download-")) / f"llm-lab-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = download_dir("training-download-") / f"llm-lab-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     return Path(shutil.make_archive(str(out), "zip", root_dir=art.folder))
