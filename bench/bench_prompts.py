@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tokens", type=int, default=48, help="max_new_tokens (greedy)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--prompt", default=JOKE[0]["content"],
+                        help="the user message (a long answer, e.g. a story, shows streaming rather than start-up cost)")
     args = parser.parse_args(argv)
 
     import llama_cpp
@@ -62,9 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     from core.prompts import constrained as cons
 
     params = SamplingParams(max_new_tokens=args.tokens, greedy=True)
+    chat = [{"role": "user", "content": args.prompt}]
     llama = LlamaCppBackend("chat-smollm2-135m")
     pool = llama.pool()
-    ids = llama.prompt_ids(llama.render_prompt(JOKE))
+    ids = llama.prompt_ids(llama.render_prompt(chat))
     raw_llm = llama_cpp.Llama(model_path=str(pool.path), n_ctx=pool.n_ctx, n_threads=pool.threads,
                               n_threads_batch=pool.threads, verbose=False)
     print(f"llama.cpp {llama_cpp.__version__} on {pool.path.name}: {pool.threads} threads, {pool.instances} "
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     lm = backend.lm()
     tok = lm.tokenizer
     print(f"transformers SmolLM2-135M-Instruct (fp32); torch threads {torch.get_num_threads()}")
-    enc = tok(backend.render_prompt(JOKE), return_tensors="pt", add_special_tokens=False)
+    enc = tok(backend.render_prompt(chat), return_tensors="pt", add_special_tokens=False)
     n_prompt = enc["input_ids"].shape[1]
 
     def raw_llama() -> Run:  # like the lab's engine, it evaluates the prompt afresh (reproducible runs)
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def core(engine: object) -> Run:
         stats = Stats()
-        for _ in timed_stream(engine, JOKE, params, stats=stats):
+        for _ in timed_stream(engine, chat, params, stats=stats):
             pass
         return stats.seconds, stats.n_tokens, stats.ttft_s or float("nan")
 
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
                   **launch_kwargs(prompt_lab.CSS))
     client = Client(blocks.local_url, verbose=False, download_files=False)
-    ui_args = ["Local model", "chat-smollm2-135m", "", "", "", "", JOKE[0]["content"], False, [],
+    ui_args = ["Local model", "chat-smollm2-135m", "", "", "", "", chat[0]["content"], False, [],
                0.7, 1.0, 50, args.tokens, 1.0, 0, True]
 
     def app() -> Run:
