@@ -7,6 +7,8 @@ dpo:      DPO LoRA on the built-in preference pairs: held-out reward margin and 
           in both orders on the held-out prompts.
 
 python -m bench.bench_training [--only encoder,embedder,dpo] [--steps N] [--judge-prompts N]
+                               [--judge-base-url URL --judge-model M]  (a judge on an OpenAI-compatible server;
+                                                                          the key from OPENAI_API_KEY)
 """
 from __future__ import annotations
 
@@ -54,9 +56,10 @@ def bench_embedder(steps: int | None) -> None:
           f"{(time.perf_counter() - t0) / 60:.1f} min; {load_note()}", flush=True)
 
 
-def bench_dpo(steps: int | None, judge_prompts: int) -> None:
+def bench_dpo(steps: int | None, judge_prompts: int, judge_base_url: str = "", judge_model: str = "") -> None:
     from core.arena.judge import judge_pair
-    from core.generation import LOCAL, SamplingParams, make_backend
+    from core.generation import LOCAL, REMOTE, SamplingParams, make_backend
+    from core.settings import get_settings
     from core.training import preference as P
     from core.training.data import builtin_preferences
 
@@ -70,7 +73,12 @@ def bench_dpo(steps: int | None, judge_prompts: int) -> None:
           f"{int(ho.get('n', 0))} pairs; last-step margin {run.curve.last('rewards/margins') or 0:.3f}; {run.steps} "
           f"steps in {took / 60:.1f} min; trainable {run.trainable:,}/{run.total:,}; {load_note()}", flush=True)
     base, btok = P.load_base()
-    judge = make_backend(LOCAL, "chat-smollm2-135m")
+    if judge_base_url:
+        judge = make_backend(REMOTE, base_url=judge_base_url, model=judge_model, api_key=get_settings().openai.api_key)
+        judge_name = f"{judge_model or 'the server default'} at {judge_base_url}"
+    else:
+        judge = make_backend(LOCAL, "chat-smollm2-135m")
+        judge_name = "SmolLM2-135M"
     params = SamplingParams(max_new_tokens=192, greedy=True, temperature=1.0)
     wins = losses = ties = other = 0
     len_base = len_tuned = 0
@@ -84,7 +92,7 @@ def bench_dpo(steps: int | None, judge_prompts: int) -> None:
         ties += j.final == "tie"
         other += j.final in ("inconsistent", "error")
     n = max(1, min(judge_prompts, len(data.held_out)))
-    print(f"dpo judge (SmolLM2-135M via the arena judge, both orders): DPO wins {wins}, base wins {losses}, ties {ties}, "
+    print(f"dpo judge ({judge_name} via the arena judge, both orders): DPO wins {wins}, base wins {losses}, ties {ties}, "
           f"inconsistent/error {other} of {n} held-out prompts; mean answer length DPO {len_tuned / n:.0f} vs base "
           f"{len_base / n:.0f} chars; {load_note()}", flush=True)
 
@@ -94,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="encoder,embedder,dpo")
     parser.add_argument("--steps", type=int, default=None, help="override the default steps of every run")
     parser.add_argument("--judge-prompts", type=int, default=8)
+    parser.add_argument("--judge-base-url", default="", help="judge on this OpenAI-compatible server (default: SmolLM2)")
+    parser.add_argument("--judge-model", default="")
     args = parser.parse_args(argv)
     runs = {"encoder": lambda: bench_encoder(args.steps), "embedder": lambda: bench_embedder(args.steps),
-            "dpo": lambda: bench_dpo(args.steps, args.judge_prompts)}
+            "dpo": lambda: bench_dpo(args.steps, args.judge_prompts, args.judge_base_url, args.judge_model)}
     for part in args.only.split(","):
         runs[part.strip()]()
     return 0
