@@ -82,6 +82,12 @@ def links(base: str, code: str, key: str | None = None) -> tuple[str, str]:
     return participant, (f"{participant}&key={key}" if key else "")
 
 
+#: what a closed room refuses, per app (its shared content stays readable everywhere)
+CLOSED_MEANS = {"arena": "it takes no new battles or votes",
+                "rag": "its shared collection takes no new documents (participants can still ask about it)",
+                "topics": "its shared corpus can no longer be replaced (participants can still explore it)"}
+
+
 class RoomStore:
     """Rooms in one database file."""
 
@@ -121,8 +127,8 @@ class RoomStore:
             raise LabError(f"There is no room “{clean_code(code)[:64]}” here: check the link your instructor "
                            "gave you (or open the page without ?room= for the public arena).")
         if open_only and room.closed:
-            raise LabError(f"Room “{room.code}” has been closed by its instructor: it takes no new battles "
-                           "or votes.")
+            what = CLOSED_MEANS.get(room.app, "it takes nothing new; what it shares stays readable")
+            raise LabError(f"Room “{room.code}” has been closed by its instructor: {what}.")
         return room
 
     def instructor(self, code: str | None, key: str | None, app: str | None = None) -> Room:

@@ -17,7 +17,7 @@ import gradio as gr
 
 from apps.common.errors import user_errors
 from core.escape import esc
-from core.rooms import Room, RoomStore, get_rooms, links
+from core.rooms import CLOSED_MEANS, Room, RoomStore, get_rooms, links
 
 BASE_JS = "(b) => window.location.origin + window.location.pathname"
 _STYLE = "border-left: 4px solid var(--color-accent); padding: .45rem .8rem; border-radius: 8px; font-size: .92rem"
@@ -83,6 +83,7 @@ class RoomPanel:
     base: gr.Textbox  # the page address, for the links
     banner: gr.HTML
     panel: gr.Accordion
+    staff: gr.Row  # the instructor's close / reopen controls (shown with a valid key only)
 
 
 def room_panel(slug: str, what: str) -> RoomPanel:
@@ -109,7 +110,33 @@ def room_panel(slug: str, what: str) -> RoomPanel:
 
     create.click(user_errors(_create), [title, base], out, api_visibility="private")
     gr.api(user_errors(api_create), api_name=f"{slug}_room_create")
-    return RoomPanel(room, key, base, page_banner, panel)
+    with gr.Row(visible=False, elem_id=f"{slug}-room-staff", elem_classes="lab-room-staff") as staff:
+        close = gr.Button("Close the room", size="sm", scale=0, elem_id=f"{slug}-room-close")
+        reopen = gr.Button("Reopen", size="sm", scale=0, elem_id=f"{slug}-room-reopen")
+        state = gr.HTML(elem_id=f"{slug}-room-state")
+
+    def set_closed(code: str, secret: str, closed: bool = True) -> str:
+        """Instructor: close (or reopen) this page's room; the key is checked on the server."""
+        return room_state_html(slug, set_room_closed(slug, code, secret, closed))
+
+    close.click(user_errors(lambda c, k: set_closed(c, k, True)), [room, key], state, api_visibility="private")
+    reopen.click(user_errors(lambda c, k: set_closed(c, k, False)), [room, key], state, api_visibility="private")
+    gr.api(user_errors(set_closed), api_name=f"{slug}_room_close")
+    return RoomPanel(room, key, base, page_banner, panel, staff)
+
+
+def set_room_closed(slug: str, code: str, key: str, closed: bool, rooms: RoomStore | None = None) -> Room:
+    """Close or reopen room ``code`` of app ``slug`` with its instructor ``key``."""
+    rooms = rooms or get_rooms()
+    return rooms.close(code, key, slug) if closed else rooms.reopen(code, key, slug)
+
+
+def room_state_html(slug: str, room: Room) -> str:
+    """One line saying whether ``room`` is open or closed, and what closed means for app ``slug``."""
+    if room.closed:
+        return (f'<div class="lab-note">Room <b>{esc(room.code)}</b> is closed: '
+                f'{esc(CLOSED_MEANS.get(slug, "it takes nothing new"))}. Reopen it at any time.</div>')
+    return f'<div class="lab-note">Room <b>{esc(room.code)}</b> is open.</div>'
 
 
 def on_load(slug: str, what: Callable[[PageRoom], str]) -> Callable[..., tuple]:
@@ -117,11 +144,12 @@ def on_load(slug: str, what: Callable[[PageRoom], str]) -> Callable[..., tuple]:
     def load(base: str, request: gr.Request) -> tuple:
         pr = page_room(slug, request)
         code = pr.room.code if pr.room else ""
-        return code, pr.key, base or "", banner(slug, pr, what(pr)), gr.update(visible=pr.room is None)
+        return (code, pr.key, base or "", banner(slug, pr, what(pr)), gr.update(visible=pr.room is None),
+                gr.update(visible=pr.instructor))
     return load
 
 
 def wire_load(demo: gr.Blocks, slug: str, rp: RoomPanel, what: Callable[[PageRoom], str]) -> Any:
     """Wire :func:`on_load`; returns the event (chain ``.then`` for what depends on the room)."""
-    return demo.load(on_load(slug, what), [rp.base], [rp.room, rp.key, rp.base, rp.banner, rp.panel], js=BASE_JS,
+    return demo.load(on_load(slug, what), [rp.base], [rp.room, rp.key, rp.base, rp.banner, rp.panel, rp.staff], js=BASE_JS,
                      api_visibility="private", queue=False)

@@ -61,6 +61,7 @@ def index_room(rooms: RoomStore, code: str, key: str, docs: Sequence[Document], 
     """Instructor: add ``docs`` to the room's collection (or replace it), re-chunked with ``config``.
     Raises :class:`~core.errors.LabError` without the room's instructor key."""
     room = rooms.instructor(code, key, APP)
+    rooms.require(room.code, APP)  # a closed room's collection takes no new documents
     current = room_docs(room)
     result = index_for(holder(room.code), [] if replace else current.refs, docs, config, replace=replace,
                        pin=BUILTIN if builtin else None, store=store)

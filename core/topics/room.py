@@ -44,6 +44,7 @@ def share_builtin(rooms: RoomStore, code: str, key: str, name: str) -> Room:
     from core.topics.data import BUILTINS
 
     room = rooms.instructor(code, key, APP)
+    rooms.require(room.code, APP)  # a closed room keeps its corpus
     if name not in BUILTINS:
         raise LabError(f"Unknown built-in corpus {name!r}; choose one of {', '.join(BUILTINS)}.")
     return rooms.set_refs(room.code, key, {**dict(room.refs), REF_KEY: {"kind": "builtin", "name": name}}, APP)
@@ -54,6 +55,7 @@ def share_upload(rooms: RoomStore, code: str, key: str, file: Any) -> Room:
     from core.topics.data import load_upload
 
     room = rooms.instructor(code, key, APP)
+    rooms.require(room.code, APP)  # a closed room keeps its corpus
     if not file:
         raise LabError("Upload a CSV file first (or share a built-in corpus).")
     table = load_upload(file)  # refuses what a participant could not use, before anything is kept

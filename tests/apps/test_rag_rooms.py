@@ -67,6 +67,14 @@ def test_room_collection_two_sessions_and_restart(tmp_path: Path) -> None:
         assert "Indexed 5 document(s)" in teacher.predict([handle_file(str(memo))], "sentence", 2, 0, code, key,
                                                           api_name="/rag_index")[0]
         assert "atrium" in _ask(bob, "Where is the coffee break?", code)
+        # the instructor closes the room: nothing new goes in, everyone can still ask; reopening undoes it
+        with pytest.raises(AppError, match="instructor link"):
+            alice.predict(code, "guessed", True, api_name="/rag_room_close")
+        assert "is closed" in teacher.predict(code, key, True, api_name="/rag_room_close")
+        with pytest.raises(AppError, match="closed by its instructor: its shared collection takes no new documents"):
+            teacher.predict([handle_file(str(memo))], "sentence", 2, 0, code, key, api_name="/rag_index")
+        assert "atrium" in _ask(bob, "Where is the coffee break?", code)
+        assert "is open" in teacher.predict(code, key, False, api_name="/rag_room_close")
     finally:
         blocks.close()
 

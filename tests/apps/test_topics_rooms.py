@@ -63,6 +63,11 @@ def test_room_corpus_two_sessions_and_restart(tmp_path: Path) -> None:
         settings[6] = 5  # Alice's own min_cluster_size
         out = alice.predict("text", "(none)", "(none)", *settings, api_name="/topics_run")
         assert "topic" in str(out[0]).lower()
+        assert "is closed" in teacher.predict(code, key, True, api_name="/topics_room_close")
+        with pytest.raises(AppError, match="its shared corpus can no longer be replaced"):
+            teacher.predict("sample", None, code, key, api_name="/topics_room_share")
+        assert "workshop-reviews.csv" in alice.predict(code, api_name="/topics_room_load")[-1]  # still readable
+        assert "is open" in teacher.predict(code, key, False, api_name="/topics_room_close")
     finally:
         demo.close()
 
