@@ -37,13 +37,15 @@ def _local_stream(model_name: str, prompt: str, params: SamplingParams,
     """Generate from an already-rendered prompt; runs in the ZeroGPU worker on Spaces."""
     from core.loader import load
 
-    yield from _stream_with(load(model_name), prompt, params, logits_processors, stop)
+    lm = load(model_name)
+    yield from stream_generate(lm.model, lm.tokenizer, prompt, params, logits_processors, stop)
 
 
 def _cpu_stream(model_name: str, prompt: str, params: SamplingParams,
                 logits_processors: Sequence[Any] | None = None) -> Iterator[str]:
     """The same generation on a CPU copy of the model (ZeroGPU's quota is used up)."""
-    yield from _stream_with(cpu_copy(model_name), prompt, params, logits_processors, None)
+    lm = cpu_copy(model_name)
+    yield from stream_generate(lm.model, lm.tokenizer, prompt, params, logits_processors, None)
 
 
 def cpu_fallback_possible(model_name: str) -> bool:
@@ -75,18 +77,21 @@ def cpu_copy(model_name: str) -> Any:
         model_name, build, size=catalogue.get(model_name).size_mb * 1_000_000)
 
 
-def _stream_with(lm: Any, prompt: str, params: SamplingParams, logits_processors: Sequence[Any] | None,
-                 stop: threading.Event | None) -> Iterator[str]:
+def stream_generate(model: Any, tok: Any, prompt: str, params: SamplingParams,
+                    logits_processors: Sequence[Any] | None = None, stop: threading.Event | None = None,
+                    what: str = "Local generation") -> Iterator[str]:
+    """Stream ``model.generate`` on ``prompt`` piece by piece (a worker thread and a text streamer);
+    setting ``stop`` or closing the generator ends the generation."""
     import torch
     from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-    stop = stop if stop is not None else threading.Event()  # closing this generator stops generate()
-    tok = lm.tokenizer
-    enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(lm.model.device)
+    stop = stop if stop is not None else threading.Event()
+    done = threading.Event()  # ours alone: the caller's stop may be shared (an arena battle's two sides)
+    enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
 
     class _Stop(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-            return bool(stop is not None and stop.is_set())
+            return stop.is_set() or done.is_set()
 
     streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=300)
     kwargs = dict(**enc, streamer=streamer, stopping_criteria=StoppingCriteriaList([_Stop()]),
@@ -101,7 +106,7 @@ def _stream_with(lm: Any, prompt: str, params: SamplingParams, logits_processors
             with torch.inference_mode():
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
-                lm.model.generate(**kwargs)
+                model.generate(**kwargs)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer thread
             errors.append(exc)
             streamer.on_finalized_text("", stream_end=True)
@@ -113,11 +118,10 @@ def _stream_with(lm: Any, prompt: str, params: SamplingParams, logits_processors
             if piece:
                 yield piece
     finally:
-        if stop is not None:
-            stop.set()  # a consumer that stops early also stops the generate thread
+        done.set()  # a consumer that stops early (or closes this generator) also stops generate()
         worker.join()
     if errors:
-        raise BackendError(f"Local generation failed: {errors[0]}") from errors[0]
+        raise BackendError(f"{what} failed: {errors[0]}") from errors[0]
 
 
 @dataclass

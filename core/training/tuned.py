@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 
 from core.arena.contestants import Contestant
 from core.cache import budget_cache
-from core.errors import BackendError, LabError
+from core.errors import LabError
 from core.generation.params import Message, SamplingParams, check_messages, with_system_prompt
 
 _MODELS = budget_cache("training-tuned-models", max_items=8)
@@ -70,49 +70,13 @@ class TunedBackend:
 
     def stream(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(),
                stop: threading.Event | None = None, **_: Any) -> Iterator[str]:
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
-        from core.generation.transformers_engine import _generate_kwargs
+        from core.generation.transformers_engine import stream_generate
 
         check_messages(messages)
         params.validate()
         model, tok = merged_model(self.adapters)
-        stop = stop if stop is not None else threading.Event()
-        done = threading.Event()
-        enc = tok(self.render_prompt(messages), add_special_tokens=False, return_tensors="pt").to(model.device)
-
-        class _Stop(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return stop.is_set() or done.is_set()
-
-        streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=300)
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    if params.seed is not None:
-                        torch.manual_seed(params.seed)
-                    model.generate(**enc, streamer=streamer, stopping_criteria=StoppingCriteriaList([_Stop()]),
-                                   pad_token_id=tok.pad_token_id, **_generate_kwargs(params))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-                errors.append(exc)
-                streamer.on_finalized_text("", stream_end=True)
-
-        worker = threading.Thread(target=run, daemon=True, name="tuned-generate")
-        worker.start()
-        try:
-            for piece in streamer:
-                if piece:
-                    yield piece
-                if stop.is_set():
-                    break
-        finally:
-            done.set()
-            worker.join()
-        if errors:
-            raise BackendError(f"Tuned model generation failed: {errors[0]}") from errors[0]
+        yield from stream_generate(model, tok, self.render_prompt(messages), params, stop=stop,
+                                   what="Tuned model generation")
 
     def generate(self, messages: Sequence[Message], params: SamplingParams = SamplingParams(), **kw: Any) -> str:
         return "".join(self.stream(messages, params, **kw))

@@ -59,6 +59,21 @@ def test_stop_event_ends_the_stream_early(local: LocalBackend) -> None:
     assert 1 <= len(pieces) <= 3
 
 
+def test_a_finished_stream_leaves_a_shared_stop_alone(local: LocalBackend) -> None:
+    # the tuned arena contestant streams with the caller's stop event, which an arena battle shares
+    # between its two sides: the side that ends first must not stop the other
+    from core.generation.transformers_engine import stream_generate
+
+    lm, prompt, shared = local.lm(), local.render_prompt(JOKE), threading.Event()
+    assert "".join(stream_generate(lm.model, lm.tokenizer, prompt, SHORT, stop=shared)).strip()
+    assert not shared.is_set()
+    stream = stream_generate(lm.model, lm.tokenizer, prompt, SamplingParams(max_new_tokens=64, greedy=True),
+                             stop=shared)
+    next(stream)
+    stream.close()  # a consumer that leaves early ends its own generation only
+    assert not shared.is_set()
+
+
 def test_rendered_prompt_has_the_chat_template(local: LocalBackend) -> None:
     prompt = local.render_prompt(JOKE)
     assert "<|im_start|>user\nCreate a funny joke about chickens.<|im_end|>" in prompt
