@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from core.errors import LabError
 
@@ -223,11 +223,27 @@ class ModelPool:
         self._waiting: list[Job] = []
         self._running: list[Job] = []
         self._durations: dict[str, float] = {}
+        self._watchers: set[Callable[[], None]] = set()
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` (thread-safe, non-blocking) whenever a slot or a place in line frees up, so a
+        waiting job can start at once instead of at its next poll."""
+        with self._cond:
+            self._watchers.add(wake)
+
+    def unwatch(self, wake: Callable[[], None]) -> None:
+        with self._cond:
+            self._watchers.discard(wake)
+
+    def _changed(self) -> None:
+        self._cond.notify_all()
+        for wake in list(self._watchers):
+            wake()
 
     def resize(self, slots: int) -> None:
         with self._cond:
             self.slots = max(1, slots)
-            self._cond.notify_all()
+            self._changed()
 
     def expected(self, job: Job) -> float:
         return self._durations.get(job.kind, job.expect_s)
@@ -261,7 +277,7 @@ class ModelPool:
     def _remove_waiting(self, job: Job) -> None:
         if job in self._waiting:
             self._waiting.remove(job)
-            self._cond.notify_all()
+            self._changed()
 
     def leave(self, job: Job, completed: bool) -> None:
         """Free the job's slot (or its place in line); a completed job teaches the pool its duration."""
@@ -273,7 +289,7 @@ class ModelPool:
                     old = self._durations.get(job.kind)
                     self._durations[job.kind] = took if old is None else 0.7 * old + 0.3 * took
             self._remove_waiting(job)
-            self._cond.notify_all()
+            self._changed()
 
     def snapshot(self) -> dict[str, Any]:
         with self._cond:

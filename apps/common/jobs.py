@@ -10,6 +10,7 @@ waiting participants holds no worker threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import html
@@ -32,6 +33,7 @@ from core.settings import get_settings
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5  # the status line (elapsed time, progress) refreshes at least this often
+WAIT_POLL_S = 0.25  # a waiting job is woken when a slot frees; this bounds how late it sees a Stop
 MIN_GAP_S = 0.04  # streamed outputs: at most ~25 updates a second (pieces in between are coalesced)
 
 
@@ -146,8 +148,17 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
         completed = False
         shown, shown_at = "", 0.0
         last: Any = None
+        loop = asyncio.get_running_loop()
+        freed = asyncio.Event()
+
+        def wake() -> None:  # called by the pool, from any thread, when a slot or a place frees up
+            with contextlib.suppress(RuntimeError):  # the event loop has already closed
+                loop.call_soon_threadsafe(freed.set)
+
+        models.watch(wake)
         try:
             while True:  # wait for a slot, saying where we stand
+                freed.clear()
                 try:
                     wait = models.try_start(job)
                 except Stopped:
@@ -156,10 +167,12 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
                 if wait is None:
                     break
                 text = waiting_text(wait.ahead, wait.running, wait.eta_s)
-                if text != shown or time.monotonic() - shown_at > 1.0:  # a slot is checked every 0.1 s
+                if text != shown or time.monotonic() - shown_at > 1.0:
                     yield _out(nothing, status_html("waiting", text))
                     shown, shown_at = text, time.monotonic()
-                await asyncio.sleep(0.1)
+                with contextlib.suppress(asyncio.TimeoutError, TimeoutError):  # a Stop is seen within WAIT_POLL_S
+                    await asyncio.wait_for(freed.wait(), WAIT_POLL_S)
+            models.unwatch(wake)
             started = True
             out = _Outbox(asyncio.get_running_loop())
             ctx = contextvars.copy_context()
@@ -195,6 +208,7 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
                 await out.wait(POLL_S)
             completed = error is None and not stopped and not job.stopped
             took = job.elapsed()
+            models.leave(job, completed)  # the next job starts while this one's last outputs are sent
             final = last if last is not None else nothing
             if error is not None:
                 converted = _convert(fn, error)
@@ -210,7 +224,8 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
             # a client cancel or a closed stream lands here (CancelledError / GeneratorExit)
             if not completed:
                 job.stop("cancelled" if started else "left the queue")
-            models.leave(job, completed)
+            models.unwatch(wake)
+            models.leave(job, completed)  # idempotent: a job that ended normally has already left
             STOPS.discard(job)
             SESSION_JOBS.release(session, limit)
             heap.trim_soon()  # what the job freed goes back to the OS, not to an idle arena

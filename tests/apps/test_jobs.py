@@ -151,6 +151,22 @@ def test_wait_estimate_uses_measured_durations() -> None:
     assert "1 job of other participants is ahead" in waiting_text(1, 1, 7.5)
 
 
+def test_a_freed_slot_wakes_the_waiting_jobs_at_once() -> None:
+    pool, calls = ModelPool(1), []
+    a, b = Job("t", "k"), Job("t", "k")
+    wake = lambda: calls.append("woken")  # noqa: E731
+    pool.watch(wake)
+    pool.join(a), pool.join(b)
+    assert pool.try_start(a) is None and pool.try_start(b) is not None
+    pool.leave(a, completed=True)
+    assert calls == ["woken"] and pool.try_start(b) is None  # b starts without waiting for a poll
+    pool.leave(a, completed=True)  # leaving twice is harmless (job_on leaves before its last outputs)
+    assert pool.snapshot()["running"] == ["t:k"]
+    pool.unwatch(wake)
+    pool.leave(b, completed=True)
+    assert calls == ["woken"] * 2
+
+
 def test_models_warm_up_in_the_background() -> None:
     from apps import launch
     from core.settings import override_settings
