@@ -123,6 +123,9 @@ def warm_models_in_background(apps: Sequence[Manifest] = (), delay_s: float = 2.
              if task in tasks]
 
     def run() -> None:
+        from core.priority import as_model_work
+
+        as_model_work()
         time.sleep(delay_s)  # let the first page be served first
         WARMUP["state"] = "loading"
         took: dict[str, float] = {}

@@ -42,3 +42,26 @@ def row(label: str, value: float, baseline: float, unit: str = "s") -> str:
 
 def header(title: str, baseline_label: str) -> None:
     print(f"\n{title}\n  (ratios are against: {baseline_label}, measured in this run)")
+
+
+def wait_until_idle(pid: int, cpu_percent: float = 15.0, quiet_s: float = 3.0, timeout_s: float = 300.0) -> float:
+    """Wait until process ``pid`` (with its threads) stays under ``cpu_percent`` of one core for
+    ``quiet_s`` seconds, so background warm-ups don't count in a baseline; returns the seconds waited."""
+    import psutil
+
+    start = time.perf_counter()
+    proc, quiet_since = psutil.Process(pid), None
+    proc.cpu_percent(None)
+    while time.perf_counter() - start < timeout_s:
+        time.sleep(0.5)
+        try:
+            busy = proc.cpu_percent(None) > cpu_percent
+        except psutil.Error:
+            break
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= quiet_s:
+            break
+    return time.perf_counter() - start

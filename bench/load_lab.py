@@ -23,7 +23,7 @@ import time
 import urllib.request
 from typing import Any, Callable
 
-from bench.common import percentile
+from bench.common import percentile, wait_until_idle
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -179,11 +179,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--ramp", type=float, default=10, help="participants arrive spread over this many seconds")
     parser.add_argument("--apps", default=",".join(ACTIONS))
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="run the simulated participants this much nicer than the lab (they share its cores)")
     parser.add_argument("--engine", default="", help="LLM_LAB_ENGINE for the lab (llamacpp | transformers)")
     parser.add_argument("--mix", default="tokenizers:5,prompts:10",
                         help="LIGHT:N,HEAVY:M — light app's latency while M users keep the model pool busy ('' = skip)")
     args = parser.parse_args()
     proc, url = start_lab({"LLM_LAB_ENGINE": args.engine} if args.engine else {})
+    if args.client_nice:  # the simulated participants share the lab's cores; in a room they don't
+        os.nice(args.client_nice)
     try:
         slugs = [s for s in args.apps.split(",") if s in ACTIONS]
         if args.mix:
@@ -207,6 +211,9 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001
                 print(f"{slug:<12} warm-up failed: {type(exc).__name__}: {str(exc)[:100]}")
                 continue
+            waited = wait_until_idle(proc.pid)  # the lab's start-up warm-ups end before a baseline
+            if waited > 5:
+                print(f"{'':<12}  (waited {waited:.0f} s for the lab's background warm-ups to finish)")
             bases[slug] = base = run(url, slug, 1, args.seconds)
             for users in [1, *args.users]:
                 r = base if users == 1 else run(url, slug, users, args.seconds, args.ramp)

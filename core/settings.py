@@ -84,6 +84,7 @@ class Settings:
     engine_threads: int = 0  # threads per llama.cpp instance; 0 = cores / instances
     engine_instances: int = 0  # llama.cpp instances per model (concurrent generations); 0 = heavy_concurrency
     malloc_arenas: int = 2  # LLM_LAB_MALLOC_ARENAS: glibc malloc arenas for the server (core/heap.py); 0 = glibc default
+    job_nice: int = 10  # LLM_LAB_JOB_NICE: model jobs run this much nicer than light requests (core/priority.py)
     on_spaces: bool = False
     zero_gpu: bool = False
     server_name: str = "127.0.0.1"  # GRADIO_SERVER_NAME, as Gradio itself reads it
@@ -163,6 +164,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         engine_threads=_env_int(env, "LLM_LAB_ENGINE_THREADS", 0),
         engine_instances=_env_int(env, "LLM_LAB_ENGINE_INSTANCES", 0),
         malloc_arenas=_env_int(env, "LLM_LAB_MALLOC_ARENAS", Settings.malloc_arenas),
+        job_nice=_env_int(env, "LLM_LAB_JOB_NICE", Settings.job_nice),
         on_spaces=on_spaces,
         zero_gpu=env.get("SPACES_ZERO_GPU", "").lower() == "true",
         server_name=env.get("GRADIO_SERVER_NAME", "").strip() or Settings.server_name,

@@ -47,6 +47,9 @@ def startup() -> None:
         return
 
     def run() -> None:
+        from core.priority import as_model_work
+
+        as_model_work()
         try:
             trained = task_model.warm()
             log.info("classifiers warm start: task model %s", "trained" if trained else "already stored")

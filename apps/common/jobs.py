@@ -25,7 +25,7 @@ import gradio as gr
 
 from apps.common.errors import _convert
 from apps.common.queue import session_hash
-from core import heap
+from core import heap, priority
 from core.errors import LabError
 from core.jobs import SESSION_JOBS, STOPS, Job, Stopped, pool, running
 from core.settings import get_settings
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.5  # the status line (elapsed time, progress) refreshes at least this often
 WAIT_POLL_S = 0.25  # a waiting job is woken when a slot frees; this bounds how late it sees a Stop
-MIN_GAP_S = 0.04  # streamed outputs: at most ~25 updates a second (pieces in between are coalesced)
+MIN_GAP_S = 0.1  # streamed outputs: at most ~10 updates a second (pieces in between are coalesced)
 
 
 class _Outbox(queue.Queue):
@@ -44,10 +44,18 @@ class _Outbox(queue.Queue):
         super().__init__()
         self.loop = loop
         self.ready = asyncio.Event()
+        self.ended = asyncio.Event()  # the job's last item is in: a pause between updates ends at once
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:  # noqa: D102
         super().put(item, block, timeout)
         self.loop.call_soon_threadsafe(self.ready.set)
+        if item[0] == "end":
+            self.loop.call_soon_threadsafe(self.ended.set)
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` between two streamed updates, or less if the job ends meanwhile."""
+        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+            await asyncio.wait_for(self.ended.wait(), seconds)
 
     async def wait(self, timeout: float) -> None:
         try:
@@ -83,6 +91,20 @@ def _seconds(s: float) -> str:
     return f"{max(1, round(s))} s" if s < 90 else f"{s / 60:.0f} min"
 
 
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value == {"__type__": "update"}  # gr.skip(): leave this output as it is
+
+
+def _merge(older: Any, newer: Any, n_outputs: int) -> Any:
+    """Two results of one job as one: ``newer``'s values, except where it skips an output (``gr.skip()``,
+    e.g. a prompt view that does not change while the answer streams) and ``older`` set it."""
+    if n_outputs == 1:
+        return older if _is_skip(newer) else newer
+    if not isinstance(older, tuple) or not isinstance(newer, tuple):
+        return newer
+    return tuple(o if _is_skip(n) else n for o, n in zip(older, newer))
+
+
 def _running_text(job: Job) -> str:
     parts = [f"Running · {job.elapsed():.0f} s"]
     if job.text:
@@ -95,6 +117,7 @@ def _running_text(job: Job) -> str:
 def _worker(job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, out: queue.Queue,
             ctx: contextvars.Context) -> None:
     def run() -> None:
+        priority.as_model_work()  # light requests first on busy cores
         with running(job):
             try:
                 result = fn(*args, **kwargs)
@@ -147,7 +170,8 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
         started = False
         completed = False
         shown, shown_at = "", 0.0
-        last: Any = None
+        last: Any = None  # every output's latest value (the final yield sends them all)
+        pending: Any = None  # what changed since the last yield (streamed outputs are coalesced)
         loop = asyncio.get_running_loop()
         freed = asyncio.Event()
 
@@ -189,22 +213,23 @@ def run_job(fn: Callable[..., Any], n_outputs: int, slug: str, kind: str, expect
                     pass
                 for tag, value in items:
                     if tag == "item":
-                        last = value
+                        pending = value if pending is None else _merge(pending, value, n_outputs)
+                        last = value if last is None else _merge(last, value, n_outputs)
                     elif tag == "stopped":
                         stopped = True
                     elif tag == "error":
                         error = value
                     elif tag == "end":
                         ended = True
-                fresh = any(tag == "item" for tag, _ in items)
                 if ended:
                     break
                 status = status_html("running", _running_text(job), job.fraction)
                 if job.stopped:
                     status = status_html("running", "Stopping…")
-                yield _out(last if fresh else nothing, status)
-                if fresh:
-                    await asyncio.sleep(MIN_GAP_S)
+                fresh, pending = pending, None
+                yield _out(fresh if fresh is not None else nothing, status)
+                if fresh is not None:
+                    await out.pause(MIN_GAP_S)
                 await out.wait(POLL_S)
             completed = error is None and not stopped and not job.stopped
             took = job.elapsed()

@@ -49,18 +49,19 @@ def generate(kind: str, model_name: str, base_url: str, remote_model: str, api_k
     yield chat, "", stats_html(stats, running=True), view_text, [], None
     server = isinstance(backend, OpenAIBackend)
     kw = {"top_logprobs": TOP_K} if server else {}
+    same = gr.skip()  # while the answer streams, the prompt view, tokens and state stay as they are
     try:
         for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats, **kw):
             text += piece
             chat[-1]["content"] = text
-            yield chat, text, stats_html(stats, running=True), view_text, [], None
+            yield chat, text, stats_html(stats, running=True), same, same, same
     except BackendError as exc:  # a server that refuses logprobs: answer without them
         if not kw or text or "logprob" not in str(exc).lower():
             raise
         for piece in timed_stream(backend, msgs, params, stop=stop, stats=stats):
             text += piece
             chat[-1]["content"] = text
-            yield chat, text, stats_html(stats, running=True), view_text, [], None
+            yield chat, text, stats_html(stats, running=True), same, same, same
     stats.stopped = stop.is_set()
     logprobs = list(backend.logprobs) if server else []
     if server:

@@ -38,6 +38,9 @@ def warm_in_background() -> None:
 
 
 def _safe_warm() -> None:
+    from core.priority import as_model_work
+
+    as_model_work()
     try:
         log.info("topics: numba warm-up took %.1f s", warm_numba())
     except Exception:

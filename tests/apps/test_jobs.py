@@ -38,6 +38,15 @@ def streamed(n: int) -> Any:
         yield text
 
 
+def with_view(n: int) -> Any:
+    """A streamed answer beside a view that is sent once and then skipped (as Prompt Lab's prompt view)."""
+    yield "", "the view"
+    text = ""
+    for i in range(int(n)):
+        text += f"{i} "
+        yield text, gr.skip()
+
+
 def failing(x: str) -> str:
     raise LabError(f"bad input <{x}>")
 
@@ -59,6 +68,9 @@ def client() -> Any:
         n = gr.Number()
         sgo = gr.Button("stream")
         job_on(sgo.click, streamed, n, out, slug="test", kind="stream", status=status, api_name="test_stream")
+        view = gr.Textbox()
+        vgo = gr.Button("view")
+        job_on(vgo.click, with_view, n, [out, view], slug="test", kind="view", status=status, api_name="test_view")
         bad = gr.Button("bad")
         job_on(bad.click, failing, label, out, slug="test", kind="bad", status=status, api_name="test_bad")
     yield from serve_blocks(demo)
@@ -76,6 +88,16 @@ def test_streaming_yields_growing_text(client: Any) -> None:
     outs = [o for o in job]
     assert outs[-1][0].strip() == "0 1 2 3 4 5 6 7"
     assert len({o[0] for o in outs if isinstance(o[0], str) and o[0]}) >= 2  # streamed, not one final value
+
+
+def test_skipped_outputs_keep_their_value_and_the_final_result_has_all(client: Any) -> None:
+    from apps.common.jobs import _merge
+
+    assert _merge(("a", "v"), ("ab", gr.skip()), 2) == ("ab", "v")  # coalesced updates keep what a skip left out
+    assert _merge("v", gr.skip(), 1) == "v"
+    outs = list(client.submit(30, api_name="/test_view"))
+    assert client.predict(30, api_name="/test_view")[:2] == (" ".join(str(i) for i in range(30)) + " ", "the view")
+    assert outs and all(o[1] in ("the view", None, "") for o in outs)  # never a skip marker as a value
 
 
 def test_second_job_waits_with_one_message_then_runs(client: Any) -> None:
