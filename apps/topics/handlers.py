@@ -12,6 +12,7 @@ import gradio as gr
 from apps.common import user_errors
 from core.errors import LabError
 from core.tempfiles import download_dir
+from core.topics.runs import keep, resolve
 
 NONE = "(none)"
 #: seconds a first run adds to the embedding (model load, UMAP, HDBSCAN, c-TF-IDF, the map)
@@ -127,7 +128,7 @@ def run_topics(table: Any, text_col: str, time_col: str, class_col: str, embed: 
                          selection, stop_words, ngram_max, min_df, representation, diversity)
     corpus = prepare(table, col(text_col), col(time_col), col(class_col), hover_column=table.hover_column)
     run = fit_topics(corpus, config)
-    return (run, *main_views(run))
+    return (keep(run), *main_views(run))
 
 
 @user_errors
@@ -136,11 +137,13 @@ def extra_views(run: Any) -> tuple:
     from apps.common import themed
     from core.topics import figures
 
+    run = resolve(run)
     return tuple(themed(figures.safe(view, run)) for view in
                  (figures.heatmap, figures.hierarchy, figures.over_time, figures.per_class))
 
 
-def _need_run(run: Any) -> Any:
+def _need_run(ref: Any) -> Any:
+    run = resolve(ref)
     if run is None:
         raise LabError("Run the topic model first (press Find topics).")
     return run
@@ -159,9 +162,10 @@ def outliers(run: Any, strategy: str, threshold: float, use_target: bool, target
     from core.topics.config import report
     from core.topics.outliers import reduce_outliers
 
-    result = reduce_outliers(_need_run(run), strategy, threshold=float(threshold),
+    topics = _need_run(run)
+    result = reduce_outliers(topics, strategy, threshold=float(threshold),
                              target_pct=float(target_pct) if use_target else None, progress=report)
-    return (outlier_html(result), run, *main_views(run))
+    return (outlier_html(result), run, *main_views(topics))
 
 
 @user_errors
@@ -177,16 +181,18 @@ def check_stability(run: Any) -> str:
 def rename_topic(run: Any, topic: float, label: str) -> tuple:
     from core.topics.edit import rename
 
-    rename(_need_run(run), int(topic), label)
-    return (run, *main_views(run))
+    topics = _need_run(run)
+    rename(topics, int(topic), label)
+    return (run, *main_views(topics))
 
 
 @user_errors
 def merge_topics(run: Any, ids: str) -> tuple:
     from core.topics.edit import merge, parse_ids
 
-    merge(_need_run(run), parse_ids(ids))
-    return (run, *main_views(run))
+    topics = _need_run(run)
+    merge(topics, parse_ids(ids))
+    return (run, *main_views(topics))
 
 
 @user_errors
@@ -199,10 +205,10 @@ def label_with_llm(run: Any, backend_kind: str, base_url: str, model: str, api_k
     from core.topics.config import report
     from core.topics.labels import llm_labels
 
-    run = _need_run(run)
+    topics = _need_run(run)
     backend = make(backend_kind, local_model or "chat-qwen2.5-0.5b", base_url, model, api_key)
-    llm_labels(run, backend, max_topics=int(max_topics), progress=report)
-    return (run, *main_views(run))
+    llm_labels(topics, backend, max_topics=int(max_topics), progress=report)
+    return (run, *main_views(topics))
 
 
 @user_errors

@@ -16,6 +16,7 @@ from apps.common.takehome import TakeHome, restore, takehome
 from apps.topics import handlers as h
 from core.errors import LabError
 from core.topics import results as tres
+from core.topics.runs import resolve
 from apps.topics import MANIFEST
 
 SLUG = "topics"
@@ -37,7 +38,7 @@ def link_state(*values: Any) -> dict[str, Any]:
 
 
 def results(*values: Any) -> tuple[str, bytes]:
-    run = values[19]
+    run = resolve(values[19], missing_ok=True)
     return tres.results(run, _state(values) if run is not None else None)
 
 
@@ -46,7 +47,7 @@ def make_notebook(*values: Any) -> Any:
     from core.topics.notebook import notebook
 
     state = _state(values)
-    run = values[19]
+    run = resolve(values[19], missing_ok=True)
     if run is not None:
         return notebook(state, run.corpus, run.config, run.embeddings, app=MANIFEST)
     return notebook(state, tres.corpus_of(state, values[1]), app=MANIFEST)

@@ -81,3 +81,56 @@ class TopicRun:
         """Push user/LLM labels into BERTopic's ``custom_labels_`` (used by its plots)."""
         info = self.model.get_topic_info()
         self.model.set_topic_labels({int(t): self.label(int(t)) for t in info["Topic"]})
+
+
+# --------------------------------------------------------------------------------------------
+# where the runs live: the lab's memory budget, not the browser sessions
+# --------------------------------------------------------------------------------------------
+
+DROPPED = ("This topic model was dropped to free memory for the room (the least recently used go first): "
+           "press Find topics to fit it again (the embeddings are cached, so it is quick).")
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """What a browser session keeps of its topic run; the run itself is in the lab's memory budget,
+    so forty participants' fitted models are evicted like every other cache instead of piling up."""
+
+    id: str
+
+
+def _runs() -> Any:
+    from core.cache import budget_cache
+
+    return budget_cache("topics.runs", max_items=256)
+
+
+def run_size(run: TopicRun) -> int:
+    """Bytes a run holds of its own: documents, vectors, UMAP/HDBSCAN state, c-TF-IDF; not the
+    embedding model, which every run shares."""
+    from core.cache import estimate_size
+
+    shared = {id(getattr(run.model, "embedding_model", None))}
+    return estimate_size(run, _seen=shared)
+
+
+def keep(run: TopicRun) -> RunRef:
+    """Put ``run`` in the budget; the returned handle is what the session's state holds."""
+    import uuid
+
+    ref = RunRef(uuid.uuid4().hex)
+    _runs().put(ref.id, run, size=run_size(run))
+    return ref
+
+
+def resolve(ref: RunRef | TopicRun | None, missing_ok: bool = False) -> TopicRun | None:
+    """The run behind a session's handle (None when there is none); a run the budget evicted raises
+    :class:`~core.errors.LabError` with :data:`DROPPED`, or gives None with ``missing_ok``."""
+    if ref is None or isinstance(ref, TopicRun):
+        return ref
+    run = _runs().get(ref.id)
+    if run is None and not missing_ok:
+        from core.errors import LabError
+
+        raise LabError(DROPPED)
+    return run
