@@ -5,15 +5,13 @@ app downloads one app; query parameters reach the page (``/arena?room=CODE``, a 
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator
 
 import gradio as gr
 
 from apps import manifests
 from apps.common import esc, footer, header
 from apps.common.jobs import stop_session
-from apps.launch import UPLOAD_CACHE, WARMUP, place
+from apps.launch import UPLOAD_CACHE, WARMUP, one_app_at_the_end, place
 from apps.manifest import Manifest
 
 HOME_INTRO = ("Pick an app. Each one makes chapters of the book interactive with today's models. "
@@ -28,32 +26,12 @@ def card(app: Manifest) -> str:
             f'<div class="open">Open {esc(app.title)} →</div></a>')
 
 
-@contextlib.contextmanager
-def one_app_at_the_end() -> Iterator[None]:
-    """Gradio builds a FastAPI app and a full config at every ``Blocks`` init and exit; the lab nests
-    seven app Blocks in eight page contexts, so a plain build makes ~23 apps and ~40 configs only to
-    keep the last (about two thirds of the lab's start time). While the lab is assembled those two
-    steps are skipped; the caller builds the final config and app once, as the last exit would."""
-    from gradio import blocks as gr_blocks
-
-    create_app, get_config_file = gr_blocks.App.create_app, gr_blocks.Blocks.get_config_file
-    gr_blocks.App.create_app = staticmethod(lambda *a, **k: None)  # type: ignore[method-assign]
-    gr_blocks.Blocks.get_config_file = lambda self: {}  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        gr_blocks.App.create_app = create_app  # type: ignore[method-assign]
-        gr_blocks.Blocks.get_config_file = get_config_file  # type: ignore[method-assign]
-
-
 def build_lab() -> tuple[gr.Blocks, str]:
-    """The whole lab as one multipage Blocks, plus the CSS to pass to ``launch()``."""
+    """The whole lab as one multipage Blocks, plus the CSS to pass to ``launch()`` (which builds the
+    FastAPI app: ``queue()`` and ``launch()`` each make one, so none is made here)."""
     with one_app_at_the_end():
         lab, css = _assemble()
-    from gradio.blocks import App
-
     lab.config = lab.get_config_file()
-    lab.app = App.create_app(lab, mcp_server=False)
     return lab, css
 
 

@@ -3,11 +3,12 @@ command line shared by every entry point."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import threading
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from apps.common import BASE_CSS, THEME, configure_queue, footer, header
 from apps.common.jobs import stop_session
@@ -81,10 +82,37 @@ def serve(build: Callable[[], tuple[gr.Blocks, str]], apps: Sequence[Manifest] =
     args = parse_args(argv, description)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     apply_args(args)
-    run_startup(apps)
-    blocks, css = build()
-    configure_queue(blocks).launch(server_name=args.host, server_port=args.port, share=args.share,
-                                   **launch_kwargs(css))
+    from core import priority
+
+    priority.starting()  # the startup hooks' warm-ups wait until the server is up
+    try:
+        run_startup(apps)
+        blocks, css = build()
+        with one_app_at_the_end():  # queue() would build a FastAPI app that launch() builds again
+            configure_queue(blocks)
+        blocks.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
+                      **launch_kwargs(css))
+    finally:
+        priority.started()
+    blocks.block_thread()
+
+
+@contextlib.contextmanager
+def one_app_at_the_end() -> Iterator[None]:
+    """Gradio builds a FastAPI app and a full config at every ``Blocks`` init and exit; the lab nests
+    seven app Blocks in eight page contexts, so a plain build makes ~23 apps and ~40 configs only to
+    keep the last (about two thirds of the lab's start time), and ``queue()`` makes one more. Inside
+    this context those steps are skipped: ``launch()`` builds the one config and app that serve."""
+    from gradio import blocks as gr_blocks
+
+    create_app, get_config_file = gr_blocks.App.create_app, gr_blocks.Blocks.get_config_file
+    gr_blocks.App.create_app = staticmethod(lambda *a, **k: None)  # type: ignore[method-assign]
+    gr_blocks.Blocks.get_config_file = lambda self: {}  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        gr_blocks.App.create_app = create_app  # type: ignore[method-assign]
+        gr_blocks.Blocks.get_config_file = get_config_file  # type: ignore[method-assign]
 
 
 def run_startup(manifests: Sequence[Manifest]) -> None:
@@ -125,7 +153,7 @@ def warm_models_in_background(apps: Sequence[Manifest] = (), delay_s: float = 2.
     def run() -> None:
         from core.priority import as_model_work
 
-        as_model_work()
+        as_model_work(after_start=True)
         time.sleep(delay_s)  # let the first page be served first
         WARMUP["state"] = "loading"
         took: dict[str, float] = {}

@@ -13,10 +13,27 @@ import os
 import threading
 
 
-def as_model_work() -> bool:
-    """Give the calling thread the priority of model work (a job's worker, a warm-up thread)."""
+_STARTED = threading.Event()
+_STARTED.set()  # nothing to wait for unless a server is starting (tests call warm-ups directly)
+
+
+def starting() -> None:
+    """A server is starting: warm-ups begun from now on wait for :func:`started` (the first page
+    is built and served without them competing for the CPU and the GIL)."""
+    _STARTED.clear()
+
+
+def started() -> None:
+    _STARTED.set()
+
+
+def as_model_work(after_start: bool = False, timeout_s: float = 120.0) -> bool:
+    """Give the calling thread the priority of model work (a job's worker, a warm-up thread); with
+    ``after_start``, first wait until a starting server serves its first page."""
     from core.settings import get_settings
 
+    if after_start:
+        _STARTED.wait(timeout_s)
     return lower_this_thread(get_settings().job_nice)
 
 

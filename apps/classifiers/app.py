@@ -49,7 +49,7 @@ def startup() -> None:
     def run() -> None:
         from core.priority import as_model_work
 
-        as_model_work()
+        as_model_work(after_start=True)
         try:
             trained = task_model.warm()
             log.info("classifiers warm start: task model %s", "trained" if trained else "already stored")

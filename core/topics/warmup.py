@@ -40,7 +40,7 @@ def warm_in_background() -> None:
 def _safe_warm() -> None:
     from core.priority import as_model_work
 
-    as_model_work()
+    as_model_work(after_start=True)
     try:
         log.info("topics: numba warm-up took %.1f s", warm_numba())
     except Exception:

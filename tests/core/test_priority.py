@@ -34,3 +34,24 @@ def test_only_the_calling_thread_gets_nicer() -> None:
 
 def test_zero_does_nothing() -> None:
     assert priority.lower_this_thread(0) is False
+
+
+def test_warm_ups_wait_for_a_starting_server() -> None:
+    done = threading.Event()
+
+    def warm_up() -> None:
+        with override_settings(job_nice=0):
+            priority.as_model_work(after_start=True, timeout_s=10)
+        done.set()
+
+    priority.starting()
+    try:
+        t = threading.Thread(target=warm_up)
+        t.start()
+        assert not done.wait(0.3)  # held while the server builds its pages
+    finally:
+        priority.started()
+    assert done.wait(5)  # and let go once it serves
+    t.join()
+    with override_settings(job_nice=0):  # this is pytest's main thread: keep its priority
+        priority.as_model_work(after_start=True, timeout_s=0.01)  # no server starting: no wait
