@@ -2,16 +2,16 @@
 
 A lab on two cores runs its model jobs (generation, embedding, fitting, training) next to light
 requests (page loads, votes, tokenizer views). Each job's worker thread (and each start-up warm-up
-thread) lowers its own scheduling priority (``nice``) by ``LLM_LAB_JOB_NICE``, and the threads it starts (an arena battle's two sides,
-llama.cpp and torch workers created for it) inherit that; the event loop and light requests keep
-the normal priority, so they are served first and the jobs use whatever CPU is left. With idle
-cores nothing changes. Linux sets ``nice`` per thread; elsewhere this does nothing.
+thread) lowers its own scheduling priority (``nice``) by ``LLM_LAB_JOB_NICE``, and the threads it
+starts (an arena battle's two sides, llama.cpp and torch workers created for it) inherit that; the
+event loop and light requests keep the normal priority, so they are served first and the jobs use
+whatever CPU is left. With idle cores nothing changes. Linux sets ``nice`` per thread; elsewhere
+this does nothing. Warm-ups begun while a server starts also wait until it serves (:func:`starting`).
 """
 from __future__ import annotations
 
 import os
 import threading
-
 
 _STARTED = threading.Event()
 _STARTED.set()  # nothing to wait for unless a server is starting (tests call warm-ups directly)
