@@ -46,8 +46,15 @@ def serve_blocks(blocks: Any, css: str = "") -> Generator[Any, None, None]:
     from apps.launch import launch_kwargs
 
     configure_queue(blocks)
-    blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                  **launch_kwargs(css))
+    for attempt in range(3):
+        try:
+            blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                          **launch_kwargs(css))
+            break
+        except ValueError as exc:  # Gradio's 3 s check of its own page timed out on a busy machine
+            if "localhost is not accessible" not in str(exc) or attempt == 2:
+                raise
+            blocks.close()
     try:
         yield Client(blocks.local_url, verbose=False, download_files=False)
     finally:
